@@ -1,0 +1,36 @@
+"""worldsim: differentiable physics and learned world models.
+
+Everything a user needs is importable from here::
+
+    import worldsim
+    model = worldsim.load_mjcf("scene.xml", num_worlds=16)
+    qpos, qvel = worldsim.rollout(model, qpos0, qvel0, ctrl)
+"""
+
+from ._warp_setup import init_warp
+
+init_warp()
+
+from .physics import (  # noqa: E402
+    CONTACT_DEFAULTS,
+    PARAM_SPECS,
+    MJCFError,
+    Model,
+    Simulator,
+    from_mjmodel,
+    load_mjcf,
+    rollout,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONTACT_DEFAULTS",
+    "MJCFError",
+    "Model",
+    "PARAM_SPECS",
+    "Simulator",
+    "from_mjmodel",
+    "load_mjcf",
+    "rollout",
+]

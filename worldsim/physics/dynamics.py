@@ -1,0 +1,164 @@
+"""Generalized-coordinate dynamics, one thread per world: M(q) q̈ = τ + passive − c(q, q̇) + Jᵀf_ext.
+
+* Mass matrix by the composite-rigid-body algorithm, plus ``dof_armature`` and, for MuJoCo's Euler integrator
+  with implicit damping, ``timestep * dof_damping`` on the diagonal.
+* Bias forces ``c`` (Coriolis, centrifugal, gravity) by recursive Newton-Euler, with the external contact
+  wrenches subtracted so that ``Jᵀf`` needs no Jacobian.
+* Dense Cholesky solve (models here have tens of dofs).
+
+Spatial quantities are in the world frame at the world origin, so composite inertias and forces of different
+bodies add without transforms. Every value that crosses a loop iteration lives in an array (Warp's reverse
+mode does not replay dynamic loops); arrays are either written once or only accumulated before being read.
+"""
+
+import warp as wp
+
+from .spatial import JNT_HINGE, JNT_SLIDE, cross_force, inertia_about_origin, inertia_mul, sv
+
+
+@wp.kernel
+def eval_dynamics(
+    qpos: wp.array2d(dtype=wp.float32),
+    qvel: wp.array2d(dtype=wp.float32),
+    ctrl: wp.array2d(dtype=wp.float32),
+    nbody: int,
+    nv: int,
+    njnt: int,
+    nu: int,
+    implicit_damping_dt: float,
+    body_parent: wp.array(dtype=wp.int32),
+    body_iquat: wp.array(dtype=wp.quat),
+    body_dofadr: wp.array(dtype=wp.int32),
+    body_dofnum: wp.array(dtype=wp.int32),
+    dof_bodyid: wp.array(dtype=wp.int32),
+    dof_anc: wp.array(dtype=wp.int32),
+    dof_ancadr: wp.array(dtype=wp.int32),
+    jnt_type: wp.array(dtype=wp.int32),
+    jnt_qposadr: wp.array(dtype=wp.int32),
+    jnt_dofadr: wp.array(dtype=wp.int32),
+    jnt_stiffness: wp.array(dtype=wp.float32),
+    qpos_spring: wp.array(dtype=wp.float32),
+    actuator_dof: wp.array(dtype=wp.int32),
+    actuator_gain: wp.array(dtype=wp.float32),
+    actuator_ctrllimited: wp.array(dtype=wp.int32),
+    actuator_ctrlrange: wp.array(dtype=wp.vec2),
+    actuator_forcelimited: wp.array(dtype=wp.int32),
+    actuator_forcerange: wp.array(dtype=wp.vec2),
+    # per-world parameters
+    body_mass: wp.array2d(dtype=wp.float32),
+    body_inertia: wp.array2d(dtype=wp.vec3),
+    dof_damping: wp.array2d(dtype=wp.float32),
+    dof_armature: wp.array2d(dtype=wp.float32),
+    actuator_gear: wp.array2d(dtype=wp.float32),
+    gravity: wp.array(dtype=wp.vec3),
+    # kinematics
+    xquat: wp.array2d(dtype=wp.quat),
+    xipos: wp.array2d(dtype=wp.vec3),
+    cdof: wp.array2d(dtype=wp.spatial_vector),
+    cdof_dot: wp.array2d(dtype=wp.spatial_vector),
+    cvel: wp.array2d(dtype=wp.spatial_vector),
+    cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
+    # workspace
+    crb_mass: wp.array2d(dtype=wp.float32),
+    crb_h: wp.array2d(dtype=wp.vec3),
+    crb_inertia: wp.array2d(dtype=wp.mat33),
+    cacc: wp.array2d(dtype=wp.spatial_vector),
+    cfrc: wp.array2d(dtype=wp.spatial_vector),
+    qfrc: wp.array2d(dtype=wp.float32),
+    mass_matrix: wp.array3d(dtype=wp.float32),
+    chol_acc: wp.array3d(dtype=wp.float32),
+    chol: wp.array3d(dtype=wp.float32),
+    solve_acc: wp.array2d(dtype=wp.float32),
+    solve_y: wp.array2d(dtype=wp.float32),
+    solve_acc2: wp.array2d(dtype=wp.float32),
+    # output
+    qacc: wp.array2d(dtype=wp.float32),
+):
+    w = wp.tid()
+    g = gravity[w]
+    cacc[w, 0] = sv(wp.vec3(0.0), -g)
+
+    # ---- forward pass: body inertias (at the origin), bias accelerations and RNEA body forces
+    for b in range(1, nbody):
+        m = body_mass[w, b]
+        rot = wp.quat_to_matrix(xquat[w, b] * body_iquat[b])
+        inert = body_inertia[w, b]
+        ic = rot * wp.diag(inert) * wp.transpose(rot)
+        com = xipos[w, b]
+        h = m * com
+        io = inertia_about_origin(m, com, ic)
+        crb_mass[w, b] = m
+        crb_h[w, b] = h
+        crb_inertia[w, b] = io
+
+        cacc[w, b] = cacc[w, body_parent[b]]
+        for k in range(body_dofadr[b], body_dofadr[b] + body_dofnum[b]):
+            cacc[w, b] += cdof_dot[w, k] * qvel[w, k]
+        a = cacc[w, b]
+        v = cvel[w, b]
+        cfrc[w, b] = inertia_mul(m, h, io, a) + cross_force(v, inertia_mul(m, h, io, v)) - cfrc_ext[w, b]
+
+    # ---- backward pass: accumulate composite inertias and forces into parents
+    for bb in range(nbody - 1):
+        b = nbody - 1 - bb
+        p = body_parent[b]
+        if p > 0:
+            crb_mass[w, p] += crb_mass[w, b]
+            crb_h[w, p] += crb_h[w, b]
+            crb_inertia[w, p] += crb_inertia[w, b]
+            cfrc[w, p] += cfrc[w, b]
+
+    # ---- generalized forces: actuation + passive - bias
+    for i in range(nv):
+        qfrc[w, i] = -wp.dot(cdof[w, i], cfrc[w, dof_bodyid[i]]) - dof_damping[w, i] * qvel[w, i]
+    for j in range(njnt):
+        t = jnt_type[j]
+        if t == JNT_HINGE or t == JNT_SLIDE:
+            qa = jnt_qposadr[j]
+            qfrc[w, jnt_dofadr[j]] -= jnt_stiffness[j] * (qpos[w, qa] - qpos_spring[qa])
+    for a in range(nu):
+        u = ctrl[w, a]
+        if actuator_ctrllimited[a] != 0:
+            u = wp.clamp(u, actuator_ctrlrange[a][0], actuator_ctrlrange[a][1])
+        force = actuator_gain[a] * u
+        if actuator_forcelimited[a] != 0:
+            force = wp.clamp(force, actuator_forcerange[a][0], actuator_forcerange[a][1])
+        qfrc[w, actuator_dof[a]] += actuator_gear[w, a] * force
+
+    # ---- mass matrix (lower and upper triangle of the ancestor pattern; other entries stay 0)
+    for i in range(nv):
+        b = dof_bodyid[i]
+        f = inertia_mul(crb_mass[w, b], crb_h[w, b], crb_inertia[w, b], cdof[w, i])
+        for k in range(dof_ancadr[i], dof_ancadr[i + 1]):
+            j = dof_anc[k]
+            mij = wp.dot(cdof[w, j], f)
+            if j == i:
+                mass_matrix[w, i, i] = mij + dof_armature[w, i] + implicit_damping_dt * dof_damping[w, i]
+            else:
+                mass_matrix[w, i, j] = mij
+                mass_matrix[w, j, i] = mij
+
+    # ---- Cholesky factorization M = L Lᵀ (accumulators in arrays, see module docstring)
+    for i in range(nv):
+        for j in range(i + 1):
+            chol_acc[w, i, j] = mass_matrix[w, i, j]
+            for k in range(j):
+                chol_acc[w, i, j] -= chol[w, i, k] * chol[w, j, k]
+            s = chol_acc[w, i, j]
+            if i == j:
+                chol[w, i, i] = wp.sqrt(wp.max(s, 1.0e-12))
+            else:
+                chol[w, i, j] = s / chol[w, j, j]
+
+    # ---- solve L y = qfrc, then Lᵀ qacc = y
+    for i in range(nv):
+        solve_acc[w, i] = qfrc[w, i]
+        for k in range(i):
+            solve_acc[w, i] -= chol[w, i, k] * solve_y[w, k]
+        solve_y[w, i] = solve_acc[w, i] / chol[w, i, i]
+    for ii in range(nv):
+        i = nv - 1 - ii
+        solve_acc2[w, i] = solve_y[w, i]
+        for k in range(i + 1, nv):
+            solve_acc2[w, i] -= chol[w, k, i] * qacc[w, k]
+        qacc[w, i] = solve_acc2[w, i] / chol[w, i, i]

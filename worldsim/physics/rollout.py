@@ -1,0 +1,166 @@
+"""`rollout`: a differentiable multi-step simulation for torch users.
+
+Forward runs the fast in-place step (no tape). Backward walks the trajectory in reverse: for each step it
+re-runs that one step from the stored state on a ``wp.Tape`` and back-propagates through it. The returned
+trajectory doubles as the checkpoint store, so memory is the trajectory itself plus one step's intermediates,
+whatever the horizon (no tape over the whole rollout is ever kept).
+"""
+
+from __future__ import annotations
+
+import torch
+import warp as wp
+
+from .checks import as_state_tensor
+from .model import Model
+from .params import PARAM_SPECS
+from .step import Workspace, launch_step, params_to_warp
+
+PARAM_NAMES = tuple(PARAM_SPECS)
+
+
+def rollout(
+    model: Model,
+    qpos0: torch.Tensor,
+    qvel0: torch.Tensor,
+    ctrl: torch.Tensor,
+    params: dict[str, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Simulate T steps of all N worlds and return the states after each step.
+
+    Args:
+        model: the :class:`Model` to simulate.
+        qpos0: initial positions [N, nq] (MuJoCo's qpos layout).
+        qvel0: initial velocities [N, nv].
+        ctrl: controls [T, N, nu] applied at each step (clamped to ``ctrlrange`` as MuJoCo does).
+        params: optional overrides of the per-world parameter table, ``{name: tensor}`` with the shapes of
+            ``model.get_params()`` (or shapes that broadcast to them). Entries not given come from the model.
+
+    Returns:
+        ``(qpos, qvel)`` of shapes [T, N, nq] and [T, N, nv]: the state after steps 1..T.
+        Differentiable w.r.t. ``qpos0``, ``qvel0``, ``ctrl`` and every parameter tensor that requires grad
+        (including the model's own when it was loaded with ``requires_grad=True``).
+
+    Raises:
+        ValueError: a wrong shape, a NaN/inf in any input, or an unknown parameter name.
+    """
+    n, dev = model.num_worlds, model.device
+    if not isinstance(ctrl, torch.Tensor) or ctrl.ndim != 3:
+        shape = list(ctrl.shape) if isinstance(ctrl, torch.Tensor) else type(ctrl).__name__
+        raise ValueError(f"ctrl must be a tensor of shape [T, {n}, {model.nu}], got {shape}")
+    horizon = ctrl.shape[0]
+    if horizon < 1:
+        raise ValueError(f"ctrl has shape {list(ctrl.shape)}: the horizon T must be at least 1")
+    qpos0 = as_state_tensor("qpos0", qpos0, (n, model.nq), dev, grad_ok=True)
+    qvel0 = as_state_tensor("qvel0", qvel0, (n, model.nv), dev, grad_ok=True)
+    ctrl = as_state_tensor("ctrl", ctrl, (horizon, n, model.nu), dev, grad_ok=True)
+    merged = model.get_params()
+    for name, value in (params or {}).items():
+        if name not in merged:
+            raise ValueError(f"unknown parameter {name!r} in params; known: {sorted(merged)}")
+        shape = model.param_shape(name)
+        v = value if isinstance(value, torch.Tensor) else torch.as_tensor(value, dtype=torch.float32)
+        try:
+            v = torch.broadcast_to(v.to(device=dev, dtype=torch.float32), shape)
+        except RuntimeError:
+            raise ValueError(f"params[{name!r}] has shape {list(v.shape)}, expected {list(shape)}") from None
+        if not torch.isfinite(v).all():
+            raise ValueError(f"params[{name!r}] contains NaN or inf values")
+        merged[name] = v
+    plist = [merged[k].contiguous() for k in PARAM_NAMES]
+    return _Rollout.apply(model, qpos0, qvel0, ctrl, *plist)
+
+
+class _StepBuffers:
+    """Padded Warp state arrays (a model may have nu = 0) with torch views of their valid part."""
+
+    def __init__(self, model: Model, requires_grad: bool):
+        n, dev = model.num_worlds, model.wp_device
+
+        def make(size):
+            a = wp.zeros((n, max(size, 1)), dtype=wp.float32, device=dev, requires_grad=requires_grad)
+            return a, wp.to_torch(a)[:, :size], (wp.to_torch(a.grad)[:, :size] if requires_grad else None)
+
+        self.q_in, self.tq_in, self.gq_in = make(model.nq)
+        self.v_in, self.tv_in, self.gv_in = make(model.nv)
+        self.u, self.tu, self.gu = make(model.nu)
+        self.q_out, self.tq_out, self.gq_out = make(model.nq)
+        self.v_out, self.tv_out, self.gv_out = make(model.nv)
+
+
+def _workspace(model: Model, requires_grad: bool) -> tuple[Workspace, _StepBuffers]:
+    key = ("rollout", requires_grad)
+    if key not in model._workspaces:
+        model._workspaces[key] = (Workspace(model, requires_grad), _StepBuffers(model, requires_grad))
+    return model._workspaces[key]
+
+
+class _Rollout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, model: Model, qpos0, qvel0, ctrl, *params):
+        horizon = ctrl.shape[0]
+        ws, buf = _workspace(model, requires_grad=False)
+        wparams = params_to_warp(dict(zip(PARAM_NAMES, params)))
+        h = model.timestep / model.substeps
+        qpos = torch.empty(horizon, model.num_worlds, model.nq, device=model.device)
+        qvel = torch.empty(horizon, model.num_worlds, model.nv, device=model.device)
+        buf.tq_in.copy_(qpos0)
+        buf.tv_in.copy_(qvel0)
+        for t in range(horizon):
+            buf.tu.copy_(ctrl[t])
+            for _ in range(model.substeps):
+                launch_step(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_in, buf.v_in, h)
+            qpos[t] = buf.tq_in
+            qvel[t] = buf.tv_in
+        ctx.model = model
+        ctx.save_for_backward(qpos0, qvel0, ctrl, qpos, qvel, *params)
+        return qpos, qvel
+
+    @staticmethod
+    def backward(ctx, grad_qpos, grad_qvel):
+        model: Model = ctx.model
+        qpos0, qvel0, ctrl, qpos, qvel, *params = ctx.saved_tensors
+        horizon = ctrl.shape[0]
+        h = model.timestep / model.substeps
+        ws, buf = _workspace(model, requires_grad=True)
+        ws_fwd, _ = _workspace(model, requires_grad=False)
+        param_grads = [torch.zeros_like(p) for p in params]
+        wparams = {
+            name: wp.from_torch(p.detach(), dtype=params_to_warp.dtypes[name], grad=g)
+            for name, p, g in zip(PARAM_NAMES, params, param_grads)
+        }
+        grad_ctrl = torch.zeros_like(ctrl)
+        adj_q = torch.zeros_like(qpos0)
+        adj_v = torch.zeros_like(qvel0)
+        zeros_q = torch.zeros_like(qpos[0])
+        for t in range(horizon - 1, -1, -1):
+            adj_q = adj_q + (grad_qpos[t] if grad_qpos is not None else zeros_q)
+            adj_v = adj_v + (grad_qvel[t] if grad_qvel is not None else 0.0)
+            q_start = qpos0 if t == 0 else qpos[t - 1]
+            v_start = qvel0 if t == 0 else qvel[t - 1]
+            # states at the start of each substep (recomputed without a tape)
+            starts = [(q_start, v_start)]
+            if model.substeps > 1:
+                buf.tq_in.copy_(q_start)
+                buf.tv_in.copy_(v_start)
+                buf.tu.copy_(ctrl[t])
+                for _ in range(model.substeps - 1):
+                    launch_step(model, ws_fwd, wparams, buf.q_in, buf.v_in, buf.u, buf.q_in, buf.v_in, h)
+                    starts.append((buf.tq_in.clone(), buf.tv_in.clone()))
+            for q_s, v_s in reversed(starts):
+                buf.tq_in.copy_(q_s)
+                buf.tv_in.copy_(v_s)
+                buf.tu.copy_(ctrl[t])
+                for g in (buf.gq_in, buf.gv_in, buf.gu):
+                    g.zero_()
+                ws.zero_grad()
+                tape = wp.Tape()
+                with tape:
+                    launch_step(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_out, buf.v_out, h)
+                buf.gq_out.copy_(adj_q)
+                buf.gv_out.copy_(adj_v)
+                tape.backward()
+                adj_q = buf.gq_in.clone()
+                adj_v = buf.gv_in.clone()
+                grad_ctrl[t] += buf.gu
+        return (None, adj_q, adj_v, grad_ctrl, *param_grads)

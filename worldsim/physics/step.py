@@ -1,0 +1,196 @@
+"""One simulation step as a fixed sequence of kernel launches over all worlds.
+
+    eval_kinematics (N) → eval_geom_poses (N × ngeom) → eval_contact_forces (N × nslot)
+    → eval_dynamics (N) → integrate_euler (N)
+
+No Python loop over worlds or bodies: each stage is one launch. A :class:`Workspace` holds every
+intermediate array, allocated once per model and reused by every step.
+"""
+
+from __future__ import annotations
+
+import warp as wp
+
+from .contact import eval_contact_forces
+from .dynamics import eval_dynamics
+from .integrator import integrate_euler
+from .kinematics import eval_geom_poses, eval_kinematics
+from .model import Model
+
+_PARAM_DTYPES = {
+    "body_mass": wp.float32,
+    "body_inertia": wp.vec3,
+    "body_ipos": wp.vec3,
+    "geom_friction": wp.vec3,
+    "dof_damping": wp.float32,
+    "dof_armature": wp.float32,
+    "actuator_gear": wp.float32,
+    "gravity": wp.vec3,
+    "contact_stiffness": wp.float32,
+    "contact_damping": wp.float32,
+    "contact_smoothing": wp.float32,
+    "contact_vel_smoothing": wp.float32,
+}
+
+
+def params_to_warp(params: dict, requires_grad: bool = False) -> dict[str, wp.array]:
+    """Zero-copy Warp views of contiguous float32 torch parameter tensors ``[N, ...]``."""
+    out = {}
+    for name, dtype in _PARAM_DTYPES.items():
+        t = params[name]
+        out[name] = wp.from_torch(t.detach(), dtype=dtype, requires_grad=requires_grad)
+    return out
+
+
+params_to_warp.dtypes = _PARAM_DTYPES
+
+
+class Workspace:
+    """Intermediate arrays of one step for ``model.num_worlds`` worlds.
+
+    With ``requires_grad=True`` every array carries a gradient buffer so a step can be recorded on a
+    ``wp.Tape``; :meth:`zero_grad` clears them between steps.
+    """
+
+    def __init__(self, model: Model, requires_grad: bool = False):
+        n, dev, rg = model.num_worlds, model.wp_device, requires_grad
+        nb, nv, ng = model.nbody, max(model.nv, 1), max(model.ngeom, 1)
+
+        def z(shape, dtype=wp.float32):
+            return wp.zeros(shape, dtype=dtype, device=dev, requires_grad=rg)
+
+        self.arrays = dict(
+            frame_pos=z((n, model.nframe), wp.vec3),
+            frame_quat=z((n, model.nframe), wp.quat),
+            frame_vel=z((n, model.nframe), wp.spatial_vector),
+            xpos=z((n, nb), wp.vec3),
+            xquat=z((n, nb), wp.quat),
+            xipos=z((n, nb), wp.vec3),
+            cdof=z((n, nv), wp.spatial_vector),
+            cdof_dot=z((n, nv), wp.spatial_vector),
+            cvel=z((n, nb), wp.spatial_vector),
+            geom_xpos=z((n, ng), wp.vec3),
+            geom_xquat=z((n, ng), wp.quat),
+            cfrc_ext=z((n, nb), wp.spatial_vector),
+            crb_mass=z((n, nb)),
+            crb_h=z((n, nb), wp.vec3),
+            crb_inertia=z((n, nb), wp.mat33),
+            cacc=z((n, nb), wp.spatial_vector),
+            cfrc=z((n, nb), wp.spatial_vector),
+            qfrc=z((n, nv)),
+            mass_matrix=z((n, nv, nv)),
+            chol_acc=z((n, nv, nv)),
+            chol=z((n, nv, nv)),
+            solve_acc=z((n, nv)),
+            solve_y=z((n, nv)),
+            solve_acc2=z((n, nv)),
+            qacc=z((n, nv)),
+        )
+        for k, v in self.arrays.items():
+            setattr(self, k, v)
+
+    def zero_grad(self) -> None:
+        for a in self.arrays.values():
+            if a.grad is not None:
+                a.grad.zero_()
+
+
+def launch_step(
+    model: Model,
+    ws: Workspace,
+    params: dict[str, wp.array],
+    qpos_in: wp.array,
+    qvel_in: wp.array,
+    ctrl: wp.array,
+    qpos_out: wp.array,
+    qvel_out: wp.array,
+    h: float,
+) -> None:
+    """Advance all worlds by ``h`` seconds: (qpos_in, qvel_in, ctrl) → (qpos_out, qvel_out).
+
+    The outputs may alias the inputs when no tape is recording.
+    """
+    c, dev, n = model.const, model.wp_device, model.num_worlds
+    wp.launch(
+        eval_kinematics,
+        dim=n,
+        inputs=[
+            qpos_in, qvel_in, model.nbody,
+            c["body_parent"], c["body_pos"], c["body_quat"], c["body_jntadr"], c["body_jntnum"],
+            c["body_frameadr"], _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
+            _opt(c, "jnt_dofadr", wp.int32, dev), _opt(c, "jnt_pos", wp.vec3, dev), _opt(c, "jnt_axis", wp.vec3, dev),
+            _opt(c, "qpos0", wp.float32, dev), params["body_ipos"],
+        ],
+        outputs=[ws.frame_pos, ws.frame_quat, ws.frame_vel, ws.xpos, ws.xquat, ws.xipos, ws.cdof, ws.cdof_dot, ws.cvel],
+        device=dev,
+    )  # fmt: skip
+    ws.cfrc_ext.zero_()
+    if model.ngeom:
+        wp.launch(
+            eval_geom_poses,
+            dim=(n, model.ngeom),
+            inputs=[ws.xpos, ws.xquat, c["geom_body"], c["geom_pos"], c["geom_quat"]],
+            outputs=[ws.geom_xpos, ws.geom_xquat],
+            device=dev,
+        )
+    if model.nslot:
+        wp.launch(
+            eval_contact_forces,
+            dim=(n, model.nslot),
+            inputs=[
+                ws.geom_xpos, ws.geom_xquat, c["geom_type"], c["geom_size"], c["geom_body"],
+                c["slot_geom1"], c["slot_geom2"], c["slot_kind"], c["slot_sub"], c["slot_friction_mode"],
+                c["slot_mass"], ws.cvel, params["geom_friction"], params["contact_stiffness"],
+                params["contact_damping"], params["contact_smoothing"], params["contact_vel_smoothing"],
+            ],
+            outputs=[ws.cfrc_ext],
+            device=dev,
+        )  # fmt: skip
+    implicit = h if model.flags["eulerdamp"] else 0.0
+    wp.launch(
+        eval_dynamics,
+        dim=n,
+        inputs=[
+            qpos_in, qvel_in, ctrl, model.nbody, model.nv, model.njnt, model.nu, implicit,
+            c["body_parent"], c["body_iquat"], c["body_dofadr"], c["body_dofnum"],
+            _opt(c, "dof_bodyid", wp.int32, dev), c["dof_anc"], c["dof_ancadr"],
+            _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
+            _opt(c, "jnt_dofadr", wp.int32, dev), _opt(c, "jnt_stiffness", wp.float32, dev),
+            _opt(c, "qpos_spring", wp.float32, dev),
+            c["actuator_dof"], c["actuator_gain"], c["actuator_ctrllimited"], c["actuator_ctrlrange"],
+            c["actuator_forcelimited"], c["actuator_forcerange"],
+            params["body_mass"], params["body_inertia"], params["dof_damping"], params["dof_armature"],
+            params["actuator_gear"], params["gravity"],
+            ws.xquat, ws.xipos, ws.cdof, ws.cdof_dot, ws.cvel, ws.cfrc_ext,
+        ],
+        outputs=[
+            ws.crb_mass, ws.crb_h, ws.crb_inertia, ws.cacc, ws.cfrc, ws.qfrc, ws.mass_matrix, ws.chol_acc,
+            ws.chol, ws.solve_acc, ws.solve_y, ws.solve_acc2, ws.qacc,
+        ],
+        device=dev,
+    )  # fmt: skip
+    wp.launch(
+        integrate_euler,
+        dim=n,
+        inputs=[
+            qpos_in, qvel_in, ws.qacc, h, model.nv, model.njnt,
+            _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
+            _opt(c, "jnt_dofadr", wp.int32, dev),
+        ],
+        outputs=[qpos_out, qvel_out],
+        device=dev,
+    )  # fmt: skip
+
+
+_EMPTY: dict = {}
+
+
+def _opt(const: dict, key: str, dtype, device: str) -> wp.array:
+    """A model constant, or a 1-element placeholder for models without joints/dofs (never read then)."""
+    a = const.get(key)
+    if a is not None:
+        return a
+    k = (key, device)
+    if k not in _EMPTY:
+        _EMPTY[k] = wp.zeros(1, dtype=dtype, device=device)
+    return _EMPTY[k]
