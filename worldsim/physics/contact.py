@@ -6,12 +6,14 @@ computes the signed distance φ (negative in penetration), the normal n (from A 
 then the force on B (and its opposite on A):
 
     f_n = m_eff [ k · ramp(−φ; δ) + c · step(−φ; δ) · ramp(−v_n; ε) ]        (never pulls: f_n ≥ 0)
-    f_t = −μ f_n v_t / sqrt(|v_t|² + ε²)                                     (regularized Coulomb)
+    f_t = −μ f_n v_t / sqrt(|v_t|² + ε_eff²)                                 (regularized Coulomb)
 
 with k = contact_stiffness [1/s²], c = contact_damping [1/s], δ = contact_smoothing [m],
 ε = contact_vel_smoothing [m/s], μ the pair's friction (MuJoCo's rule: the higher-priority geom's, else the
 max of the two) and m_eff = 1 / (invweight(A) + invweight(B)) the effective mass MuJoCo approximates from
-``body_invweight0``. ``ramp`` is C¹ and exactly 0 for non-positive arguments, so there is no force out of
+``body_invweight0``. ε_eff = sqrt(ε² + (4 μ f_n h / m_eff)²) widens the friction regularization during hard
+impacts so that explicit friction stays stable at the step size h (it equals ε for resting and sliding
+contact of ordinary loads). ``ramp`` is C¹ and exactly 0 for non-positive arguments, so there is no force out of
 contact and gradients are continuous through touch-down.
 
 Collision table (A vs B; ✓ exact, ≈ approximate):
@@ -34,6 +36,11 @@ SLOT_SPHERE = wp.constant(1)  # A sphere, B point-sphere feature
 SLOT_CAPSULE = wp.constant(2)  # A capsule (segment), B point-sphere feature
 SLOT_BOX = wp.constant(3)  # A box, B point-sphere feature
 SLOT_SEGMENTS = wp.constant(4)  # A capsule, B capsule: closest points of the two segments
+
+#: Safety factor of the friction regularization, ε_eff = sqrt(ε² + (FRICTION_STABILITY μ f_n h / m_eff)²).
+#: It covers the tangential effective mass being smaller than m_eff when the contact also spins the body
+#: (2/7 of the mass for a rolling sphere).
+FRICTION_STABILITY = wp.constant(4.0)
 
 # friction combination per slot
 FRIC_MAX = 0
@@ -268,6 +275,7 @@ def eval_contact_forces(
     contact_damping: wp.array(dtype=wp.float32),
     contact_smoothing: wp.array(dtype=wp.float32),
     contact_vel_smoothing: wp.array(dtype=wp.float32),
+    h: float,
     # out: external wrench on each body, world frame at the world origin (accumulated)
     cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
 ):
@@ -302,7 +310,11 @@ def eval_contact_forces(
         mu = geom_friction[w, ga][0]
     elif mode == 2:
         mu = geom_friction[w, gb][0]
-    ft = -(mu * fn / wp.sqrt(wp.dot(vt, vt) + eps * eps)) * vt
+    # Regularization width grown with the force so that explicit friction cannot reverse v_t within a step
+    # (slope μ f_n / ε_eff ≤ m_eff / (FRICTION_STABILITY h)); smooth, and equal to ε for gentle contact.
+    eps_stable = FRICTION_STABILITY * mu * fn * h / meff
+    eps_eff2 = eps * eps + eps_stable * eps_stable
+    ft = -(mu * fn / wp.sqrt(wp.dot(vt, vt) + eps_eff2)) * vt
     f = fn * n + ft
     wrench = sv(wp.cross(c, f), f)
     wp.atomic_add(cfrc_ext, w, bb, wrench)

@@ -97,5 +97,6 @@ def smooth_ramp(x: float, width: float):
 
 @wp.func
 def smooth_step(x: float, width: float):
-    """Derivative of :func:`smooth_ramp`: 0 for x ≤ 0, x/width on [0, width], 1 beyond."""
-    return wp.clamp(x / width, 0.0, 1.0)
+    """C¹ step from 0 (x ≤ 0) to 1 (x ≥ width): the cubic t²(3 − 2t), t = x/width."""
+    t = wp.clamp(x / width, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
