@@ -10,8 +10,9 @@ then the force on B (and its opposite on A):
 
 with k = contact_stiffness [1/s²], c = contact_damping [1/s], δ = contact_smoothing [m],
 ε = contact_vel_smoothing [m/s], μ the pair's friction (MuJoCo's rule: the higher-priority geom's, else the
-max of the two) and m_eff = 1 / (invweight(A) + invweight(B)) the effective mass MuJoCo approximates from
-``body_invweight0``. ε_eff = sqrt(ε² + (4 μ f_n h / m_eff)²) widens the friction regularization during hard
+max of the two) and m_eff = 1 / (invweight(A) + invweight(B)) the effective mass as MuJoCo approximates it
+from ``body_invweight0``, rescaled by each body's current ``body_mass`` (so per-world masses keep the contact's
+natural frequency). ε_eff = sqrt(ε² + (4 μ f_n h / m_eff)²) widens the friction regularization during hard
 impacts so that explicit friction stays stable at the step size h (it equals ε for resting and sliding
 contact of ordinary loads). ``ramp`` is C¹ and exactly 0 for non-positive arguments, so there is no force out of
 contact and gradients are continuous through touch-down.
@@ -73,20 +74,17 @@ def _friction_mode(mjm: mujoco.MjModel, ga: int, gb: int) -> int:
 
 
 def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> dict:
-    """All contact slots of a model: arrays ``geom1, geom2, kind, sub, friction_mode, mass`` and ``pairs``."""
-    out = {k: [] for k in ("geom1", "geom2", "kind", "sub", "friction_mode", "mass")}
+    """All contact slots of a model: arrays ``geom1, geom2, kind, sub, friction_mode`` and ``pairs``."""
+    out = {k: [] for k in ("geom1", "geom2", "kind", "sub", "friction_mode")}
     pairs = []
-    invweight = mjm.body_invweight0[:, 0]
 
     def add(ga, gb, kind, nsub):
-        inv = invweight[mjm.geom_bodyid[ga]] + invweight[mjm.geom_bodyid[gb]]
         for s in range(nsub):
             out["geom1"].append(ga)
             out["geom2"].append(gb)
             out["kind"].append(kind)
             out["sub"].append(s)
             out["friction_mode"].append(_friction_mode(mjm, ga, gb))
-            out["mass"].append(1.0 / inv if inv > 0 else 0.0)
 
     for g1 in range(mjm.ngeom):
         for g2 in range(g1 + 1, mjm.ngeom):
@@ -256,6 +254,22 @@ def slot_geometry(
     return phi, n, surf + n * (0.5 * phi + 0.5 * rb)
 
 
+@wp.func
+def scaled_invweight(
+    invweight0: wp.array(dtype=wp.float32),
+    mass0: wp.array(dtype=wp.float32),
+    mass: wp.array2d(dtype=wp.float32),
+    w: int,
+    b: int,
+):
+    """MuJoCo's translational inverse weight of body b at qpos0, rescaled by the body's current mass (exact for a
+    free body; 0 for the world and static bodies)."""
+    iw = invweight0[b]
+    if mass0[b] > 0.0:
+        iw = iw * mass0[b] / mass[w, b]
+    return iw
+
+
 @wp.kernel
 def eval_contact_forces(
     geom_xpos: wp.array2d(dtype=wp.vec3),
@@ -268,8 +282,10 @@ def eval_contact_forces(
     slot_kind: wp.array(dtype=wp.int32),
     slot_sub: wp.array(dtype=wp.int32),
     slot_friction_mode: wp.array(dtype=wp.int32),
-    slot_mass: wp.array(dtype=wp.float32),
+    body_invweight0: wp.array(dtype=wp.float32),
+    body_mass0: wp.array(dtype=wp.float32),
     cvel: wp.array2d(dtype=wp.spatial_vector),
+    body_mass: wp.array2d(dtype=wp.float32),
     geom_friction: wp.array2d(dtype=wp.vec3),
     contact_stiffness: wp.array(dtype=wp.float32),
     contact_damping: wp.array(dtype=wp.float32),
@@ -297,7 +313,8 @@ def eval_contact_forces(
     vt = vrel - vn * n
     delta = contact_smoothing[w]
     eps = contact_vel_smoothing[w]
-    meff = slot_mass[s]
+    meff = 1.0 / (scaled_invweight(body_invweight0, body_mass0, body_mass, w, ba)
+                  + scaled_invweight(body_invweight0, body_mass0, body_mass, w, bb))
     fn = meff * (
         contact_stiffness[w] * smooth_ramp(pen, delta)
         + contact_damping[w] * smooth_step(pen, delta) * smooth_ramp(-vn, eps)

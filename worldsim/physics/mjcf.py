@@ -226,6 +226,8 @@ def from_mjmodel(
         "body_jntadr": (body_jntadr, wp.int32),
         "body_jntnum": (mjm.body_jntnum, wp.int32),
         "body_frameadr": (frameadr, wp.int32),
+        "body_invweight0": (mjm.body_invweight0[:, 0], wp.float32),
+        "body_mass0": (mjm.body_mass, wp.float32),
         "jnt_type": (mjm.jnt_type, wp.int32),
         "jnt_qposadr": (mjm.jnt_qposadr, wp.int32),
         "jnt_dofadr": (mjm.jnt_dofadr, wp.int32),
@@ -268,7 +270,7 @@ def from_mjmodel(
     m.nslot = 0 if slots is None else len(slots["kind"])
     if m.nslot:
         for key, dtype in [("geom1", wp.int32), ("geom2", wp.int32), ("kind", wp.int32), ("sub", wp.int32),
-                           ("friction_mode", wp.int32), ("mass", wp.float32)]:  # fmt: skip
+                           ("friction_mode", wp.int32)]:  # fmt: skip
             c[f"slot_{key}"] = (slots[key], dtype)
     m.slot_pairs = [] if slots is None else slots["pairs"]
     m.const = {k: wp_array(v, dtype, wdev) for k, (v, dtype) in c.items() if len(np.atleast_1d(v)) > 0}

@@ -140,7 +140,8 @@ def launch_step(
             inputs=[
                 ws.geom_xpos, ws.geom_xquat, c["geom_type"], c["geom_size"], c["geom_body"],
                 c["slot_geom1"], c["slot_geom2"], c["slot_kind"], c["slot_sub"], c["slot_friction_mode"],
-                c["slot_mass"], ws.cvel, params["geom_friction"], params["contact_stiffness"],
+                c["body_invweight0"], c["body_mass0"], ws.cvel, params["body_mass"], params["geom_friction"],
+                params["contact_stiffness"],
                 params["contact_damping"], params["contact_smoothing"], params["contact_vel_smoothing"], h,
             ],
             outputs=[ws.cfrc_ext],

@@ -1,0 +1,38 @@
+# worldsim: every target sets itself up (a .venv in the repo root) and then runs.
+#   make test   lint + the pytest suite on CPU
+#   make demo   demos/throw.py: optimize a throw through a bounce by gradient descent
+#   make bench  benchmarks/: worldsim vs MuJoCo, side by side, printing ratios
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export WARP_CACHE_PATH := $(CURDIR)/.cache/warp
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup test lint demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the CPU wheel of torch first, so that no CUDA build is pulled in by the loose range in pyproject
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest -q
+
+demo: setup
+	$(PY) demos/throw.py
+
+bench: setup
+	$(PY) benchmarks/physics_step.py
+
+clean:
+	rm -rf $(VENV) .cache outputs

@@ -1,0 +1,237 @@
+"""Physics step throughput: worldsim vs MuJoCo, side by side in one process, on the same MJCF files.
+
+What it measures, for each scene (``benchmarks/assets/chain.xml``: a 3-link motorized hinge chain without
+contact; ``benchmarks/assets/balls.xml``: a free sphere and a free box dropped on a plane, with contact):
+
+* MuJoCo: ``mujoco.rollout.Rollout(nthread=--threads)`` rolling out N initial full-physics states
+  (``mjSTATE_FULLPHYSICS``) for ``--steps`` steps with random controls (one warm-up call first).
+* worldsim forward: ``worldsim.Simulator`` stepping N worlds in place with the same random controls, no
+  gradients (one warm-up step first: the first step loads/compiles the Warp kernels and is not timed).
+* worldsim forward+backward: ``worldsim.rollout`` over a shorter horizon (``--grad-steps``), then
+  ``qpos.sum().backward()`` with ``qvel0`` requiring grad (one warm-up call first). Reported as world-steps/s
+  of forward+backward together, and as the backward/forward time ratio.
+
+Throughput is in world-steps per second: N * steps / seconds (best of ``--repeats`` timed runs, measured with
+``time.perf_counter``). Both simulators start from the same states and get the same controls; the chain scene
+has no contact, so both should also agree on the final positions to float32 precision (printed as a check).
+On the balls scene the contact models differ (MuJoCo's constraint solver vs worldsim's soft contact), so
+positions are not expected to match there.
+
+Note: on CPU, Warp runs each kernel launch on a single thread, while MuJoCo's rollout uses ``--threads`` threads.
+
+Run it with ``make bench`` or::
+
+    python benchmarks/physics_step.py                       # both scenes, N=1024, 100 steps
+    python benchmarks/physics_step.py --scene chain --num-worlds 256 --steps 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import mujoco
+import mujoco.rollout
+import numpy as np
+import torch
+import warp as wp
+
+wp.config.log_level = wp.LOG_WARNING  # silence Warp's init banner and per-module load messages
+
+import worldsim  # noqa: E402
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+SCENES = ("chain", "balls")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--num-worlds", type=int, default=1024, help="N, worlds (MuJoCo: rollouts) run side by side")
+    p.add_argument("--steps", type=int, default=100, help="steps per timed run (both simulators)")
+    p.add_argument("--threads", type=int, default=2, help="MuJoCo rollout threads")
+    p.add_argument("--scene", choices=(*SCENES, "all"), default="all", help="which scene to run (default: all)")
+    p.add_argument("--grad-steps", type=int, default=20, help="horizon of the worldsim forward+backward rollout")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement; the best one is reported")
+    p.add_argument("--device", default="cpu", help="worldsim device: 'cpu' or 'cuda[:i]'")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    for name in ("num_worlds", "steps", "threads", "grad_steps", "repeats"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def best_time(fn, repeats: int, sync=lambda: None) -> float:
+    """Smallest wall time over ``repeats`` calls of ``fn`` (seconds)."""
+    best = float("inf")
+    for _ in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def make_inputs(mjm: mujoco.MjModel, n: int, steps: int, rng: np.random.Generator):
+    """Initial (qpos, qvel) [N, nq], [N, nv] and controls [N, steps, nu] (uniform in ctrlrange), float64."""
+    qpos0 = np.tile(mjm.qpos0, (n, 1))
+    qvel0 = rng.normal(0.0, 0.5, size=(n, mjm.nv))
+    limited = mjm.actuator_ctrllimited.astype(bool)
+    lo = np.where(limited, mjm.actuator_ctrlrange[:, 0], -1.0)
+    hi = np.where(limited, mjm.actuator_ctrlrange[:, 1], 1.0)
+    ctrl = rng.uniform(lo, hi, size=(n, steps, mjm.nu))
+    return qpos0, qvel0, ctrl
+
+
+def bench_mujoco(mjm: mujoco.MjModel, qpos0, qvel0, ctrl, threads: int, repeats: int):
+    """(seconds of the best run, final qpos [N, nq]) of a MuJoCo threaded rollout."""
+    n, steps = ctrl.shape[:2]
+    spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+    nstate = mujoco.mj_stateSize(mjm, spec)
+    data = mujoco.MjData(mjm)
+    state0 = np.empty((n, nstate))
+    for i in range(n):
+        mujoco.mj_resetData(mjm, data)
+        data.qpos[:] = qpos0[i]
+        data.qvel[:] = qvel0[i]
+        mujoco.mj_getState(mjm, data, state0[i], spec)
+    datas = [mujoco.MjData(mjm) for _ in range(threads)]
+    out = np.empty((n, steps, nstate))
+    with mujoco.rollout.Rollout(nthread=threads) as r:
+
+        def run():
+            r.rollout(mjm, datas, state0, ctrl, state=out)
+
+        run()  # warm-up
+        seconds = best_time(run, repeats)
+    qpos_off = mujoco.mj_stateSize(mjm, mujoco.mjtState.mjSTATE_TIME)  # FULLPHYSICS = [time, qpos, qvel, ...]
+    return seconds, out[:, -1, qpos_off : qpos_off + mjm.nq]
+
+
+def bench_worldsim_forward(model, qpos0: torch.Tensor, qvel0: torch.Tensor, ctrl: torch.Tensor, repeats: int, sync):
+    """(seconds of the best run, final qpos [N, nq]) of ``Simulator.step`` over ``ctrl`` [T, N, nu]."""
+    sim = worldsim.Simulator(model)
+    sim.reset(qpos0, qvel0)
+    sim.step(ctrl[0])  # warm-up: loads (and on a cold cache compiles) the Warp kernels
+    sync()
+
+    def run():
+        sim.reset(qpos0, qvel0)
+        for u in ctrl:
+            sim.step(u)
+
+    seconds = best_time(run, repeats, sync)
+    return seconds, sim.qpos.clone()
+
+
+def bench_worldsim_grad(model, qpos0: torch.Tensor, qvel0: torch.Tensor, ctrl: torch.Tensor, repeats: int, sync):
+    """(forward seconds, backward seconds) of ``worldsim.rollout`` + ``qpos.sum().backward()``, best run each."""
+    best_f = best_b = float("inf")
+    for i in range(repeats + 1):  # the first run is the warm-up (backward kernels, gradient workspaces)
+        v0 = qvel0.detach().clone().requires_grad_(True)
+        sync()
+        t0 = time.perf_counter()
+        qpos, _ = worldsim.rollout(model, qpos0, v0, ctrl)
+        loss = qpos.sum()
+        sync()
+        t1 = time.perf_counter()
+        loss.backward()
+        sync()
+        t2 = time.perf_counter()
+        if not torch.isfinite(v0.grad).all():
+            raise RuntimeError("worldsim rollout produced a non-finite gradient")
+        if i:
+            best_f, best_b = min(best_f, t1 - t0), min(best_b, t2 - t1)
+    return best_f, best_b
+
+
+def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) -> dict:
+    path = ASSETS / f"{scene}.xml"
+    n, steps = args.num_worlds, args.steps
+    mjm = mujoco.MjModel.from_xml_path(str(path))
+    model = worldsim.load_mjcf(path, num_worlds=n, device=args.device)
+    if (model.nq, model.nv, model.nu) != (mjm.nq, mjm.nv, mjm.nu):
+        raise RuntimeError(f"{scene}: worldsim and MuJoCo disagree on sizes")
+    sync = (lambda: wp.synchronize_device(model.wp_device)) if model.device.type == "cuda" else (lambda: None)
+
+    qpos0, qvel0, ctrl = make_inputs(mjm, n, steps, rng)
+    mj_s, mj_qpos = bench_mujoco(mjm, qpos0, qvel0, ctrl, args.threads, args.repeats)
+
+    def to_torch(x):
+        return torch.as_tensor(x, dtype=torch.float32, device=model.device)
+
+    tq0, tv0 = to_torch(qpos0), to_torch(qvel0)
+    tctrl = to_torch(ctrl.transpose(1, 0, 2)).contiguous()  # [T, N, nu]
+    ws_s, ws_qpos = bench_worldsim_forward(model, tq0, tv0, tctrl, args.repeats, sync)
+    gsteps = min(args.grad_steps, steps)
+    fwd_s, bwd_s = bench_worldsim_grad(model, tq0, tv0, tctrl[:gsteps], args.repeats, sync)
+
+    dq = np.abs(ws_qpos.cpu().numpy().astype(np.float64) - mj_qpos).max()
+    return {
+        "scene": scene,
+        "n": n,
+        "steps": steps,
+        "gsteps": gsteps,
+        "mujoco": n * steps / mj_s,
+        "worldsim": n * steps / ws_s,
+        "grad": n * gsteps / (fwd_s + bwd_s),
+        "bwd_fwd": bwd_s / fwd_s,
+        "dq": dq,
+        "nslot": model.nslot,
+    }
+
+
+def print_table(rows: list[dict], args: argparse.Namespace) -> None:
+    cols = [
+        ("scene", 7, lambda r: r["scene"]),
+        ("N", 6, lambda r: f"{r['n']}"),
+        ("steps", 6, lambda r: f"{r['steps']}"),
+        ("mujoco steps/s", 15, lambda r: f"{r['mujoco']:,.0f}"),
+        ("worldsim fwd steps/s", 21, lambda r: f"{r['worldsim']:,.0f}"),
+        ("ratio ws/mj", 12, lambda r: f"{r['worldsim'] / r['mujoco']:.3f}"),
+        ("ws fwd+bwd steps/s", 19, lambda r: f"{r['grad']:,.0f}"),
+        ("T grad", 7, lambda r: f"{r['gsteps']}"),
+        ("bwd/fwd", 8, lambda r: f"{r['bwd_fwd']:.2f}"),
+    ]
+    header = " | ".join(f"{name:>{w}}" for name, w, _ in cols)
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(" | ".join(f"{fmt(r):>{w}}" for _, w, fmt in cols))
+    print()
+    print(
+        f"steps/s = world-steps per second (N * steps / seconds), best of {args.repeats} runs after a warm-up; "
+        f"same N, steps, initial states and controls on both sides."
+    )
+    print(
+        f"MuJoCo: mujoco.rollout.Rollout(nthread={args.threads}), mjSTATE_FULLPHYSICS states. "
+        f"worldsim: Simulator.step on {args.device!r} (Warp CPU kernels run on one thread); "
+        f"fwd+bwd = worldsim.rollout over 'T grad' steps + qpos.sum().backward()."
+    )
+    for r in rows:
+        note = "should be ~1e-5 (no contact)" if r["nslot"] == 0 else "contact models differ, not expected to match"
+        print(f"check {r['scene']}: max |qpos_worldsim - qpos_mujoco| after {r['steps']} steps = {r['dq']:.2e} ({note})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    scenes = SCENES if args.scene == "all" else (args.scene,)
+    print(
+        f"worldsim {worldsim.__version__}, mujoco {mujoco.__version__}, warp {wp.__version__}, "
+        f"torch {torch.__version__}, {os.cpu_count()} CPU cores"
+    )
+    t0 = time.perf_counter()
+    rows = [run_scene(s, args, rng) for s in scenes]
+    print()
+    print_table(rows, args)
+    print(f"total wall time {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
