@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ import torch
 import warp as wp
 
 wp.config.log_level = wp.LOG_WARNING  # silence Warp's init banner and per-module load messages
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark the checkout this file lives in
 
 import worldsim  # noqa: E402
 
@@ -53,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="MuJoCo rollout threads")
     p.add_argument("--scene", choices=(*SCENES, "all"), default="all", help="which scene to run (default: all)")
     p.add_argument("--grad-steps", type=int, default=20, help="horizon of the worldsim forward+backward rollout")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement; the best one is reported")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per measurement; the best one is reported")
     p.add_argument("--device", default="cpu", help="worldsim device: 'cpu' or 'cuda[:i]'")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -212,8 +214,12 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         f"fwd+bwd = worldsim.rollout over 'T grad' steps + qpos.sum().backward()."
     )
     for r in rows:
-        note = "should be ~1e-5 (no contact)" if r["nslot"] == 0 else "contact models differ, not expected to match"
-        print(f"check {r['scene']}: max |qpos_worldsim - qpos_mujoco| after {r['steps']} steps = {r['dq']:.2e} ({note})")
+        note = (
+            "no contact: float32 round-off only" if r["nslot"] == 0 else "contact models differ, not expected to match"
+        )
+        print(
+            f"check {r['scene']}: max |qpos_worldsim - qpos_mujoco| after {r['steps']} steps = {r['dq']:.2e} ({note})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
