@@ -5,7 +5,7 @@ box corner) tested against the shape of geom A, plus segment-segment for capsule
 computes the signed distance φ (negative in penetration), the normal n (from A to B) and the contact point,
 then the force on B (and its opposite on A):
 
-    f_n = m_eff [ k · ramp(−φ; δ) + c · step(−φ; δ) · ramp(−v_n; ε) ]        (never pulls: f_n ≥ 0)
+    f_n = m_eff [ k · ramp(δ/2 − φ; δ) + c · step(δ/2 − φ; δ) · ramp(−v_n; ε) ]   (never pulls: f_n ≥ 0)
     f_t = −μ f_n v_t / sqrt(|v_t|² + ε_eff²)                                 (regularized Coulomb)
 
 with k = contact_stiffness [1/s²], c = contact_damping [1/s], δ = contact_smoothing [m],
@@ -303,7 +303,9 @@ def eval_contact_forces(
         geom_xpos[w, ga], geom_xquat[w, ga], geom_size[ga],
         geom_xpos[w, gb], geom_xquat[w, gb], geom_size[gb],
     )  # fmt: skip
-    pen = -phi
+    delta = contact_smoothing[w]
+    # the smoothing band is centred on first touch: zero force at a gap ≥ δ/2, exactly k·pen beyond pen ≥ δ/2
+    pen = -phi + 0.5 * delta
     if pen <= 0.0:
         return
     ba = geom_body[ga]
@@ -311,7 +313,6 @@ def eval_contact_forces(
     vrel = point_velocity(cvel[w, bb], c) - point_velocity(cvel[w, ba], c)
     vn = wp.dot(vrel, n)
     vt = vrel - vn * n
-    delta = contact_smoothing[w]
     eps = contact_vel_smoothing[w]
     meff = 1.0 / (scaled_invweight(body_invweight0, body_mass0, body_mass, w, ba)
                   + scaled_invweight(body_invweight0, body_mass0, body_mass, w, bb))

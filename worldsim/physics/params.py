@@ -64,6 +64,6 @@ PARAM_SPECS: dict[str, ParamSpec] = {
 CONTACT_DEFAULTS = {
     "contact_stiffness": 2.5e4,
     "contact_damping": 100.0,
-    "contact_smoothing": 1e-3,
+    "contact_smoothing": 5e-3,
     "contact_vel_smoothing": 0.05,
 }
