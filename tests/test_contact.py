@@ -1,7 +1,6 @@
 """Soft contact against closed-form physics and MuJoCo's contact rules."""
 
 import mujoco
-import numpy as np
 import torch
 
 import worldsim

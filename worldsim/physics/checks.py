@@ -6,7 +6,9 @@ import numpy as np
 import torch
 
 
-def as_state_tensor(name: str, x, shape: tuple[int, ...], device: torch.device, *, grad_ok: bool = False) -> torch.Tensor:
+def as_state_tensor(
+    name: str, x, shape: tuple[int, ...], device: torch.device, *, grad_ok: bool = False
+) -> torch.Tensor:
     """``x`` as a float32 tensor of exactly ``shape`` on ``device``; ValueError naming ``name`` otherwise.
 
     With ``grad_ok`` the autograd graph is kept (only dtype/device conversions, which torch differentiates).

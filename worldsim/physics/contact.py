@@ -176,7 +176,7 @@ def segment_segment(p1: wp.vec3, q1: wp.vec3, p2: wp.vec3, q2: wp.vec3):
     c = wp.dot(d1, r)
     b = wp.dot(d1, d2)
     denom = a * e - b * b
-    s = float(0.0)
+    s = 0.0
     if denom > 1.0e-10 * a * e:
         s = wp.clamp((b * f - c * e) / denom, 0.0, 1.0)
     t = (b * s + f) / wp.max(e, 1.0e-12)
@@ -193,9 +193,11 @@ def segment_segment(p1: wp.vec3, q1: wp.vec3, p2: wp.vec3, q2: wp.vec3):
 def point_box(p: wp.vec3, box_pos: wp.vec3, box_rot: wp.quat, size: wp.vec3):
     """(signed distance, outward normal, surface point) of world point ``p`` relative to a box."""
     lp = wp.quat_rotate_inv(box_rot, p - box_pos)
-    q = wp.vec3(wp.clamp(lp[0], -size[0], size[0]), wp.clamp(lp[1], -size[1], size[1]), wp.clamp(lp[2], -size[2], size[2]))
+    q = wp.vec3(
+        wp.clamp(lp[0], -size[0], size[0]), wp.clamp(lp[1], -size[1], size[1]), wp.clamp(lp[2], -size[2], size[2])
+    )
     inside = wp.abs(lp[0]) < size[0] and wp.abs(lp[1]) < size[1] and wp.abs(lp[2]) < size[2]
-    dist = float(0.0)
+    dist = 0.0
     nl = wp.vec3(0.0, 0.0, 1.0)
     if inside:
         # nearest face
@@ -314,14 +316,16 @@ def eval_contact_forces(
     vn = wp.dot(vrel, n)
     vt = vrel - vn * n
     eps = contact_vel_smoothing[w]
-    meff = 1.0 / (scaled_invweight(body_invweight0, body_mass0, body_mass, w, ba)
-                  + scaled_invweight(body_invweight0, body_mass0, body_mass, w, bb))
+    meff = 1.0 / (
+        scaled_invweight(body_invweight0, body_mass0, body_mass, w, ba)
+        + scaled_invweight(body_invweight0, body_mass0, body_mass, w, bb)
+    )
     fn = meff * (
         contact_stiffness[w] * smooth_ramp(pen, delta)
         + contact_damping[w] * smooth_step(pen, delta) * smooth_ramp(-vn, eps)
     )
     mode = slot_friction_mode[s]
-    mu = float(0.0)
+    mu = 0.0
     if mode == 0:
         mu = wp.max(geom_friction[w, ga][0], geom_friction[w, gb][0])
     elif mode == 1:

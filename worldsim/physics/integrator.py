@@ -13,8 +13,8 @@ def quat_integrate(q: wp.quat, omega_local: wp.vec3, h: float):
     """
     r = omega_local * h
     t2 = wp.dot(r, r)  # rotation angle squared
-    c = float(0.0)
-    s = float(0.0)  # sin(θ/2)/θ
+    c = 0.0
+    s = 0.0  # sin(θ/2)/θ
     if t2 < 1.0e-6:
         c = 1.0 - t2 / 8.0 + t2 * t2 / 384.0
         s = 0.5 - t2 / 48.0 + t2 * t2 / 3840.0

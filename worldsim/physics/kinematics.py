@@ -6,7 +6,7 @@ dynamic loops, sees every intermediate value (see ``docs`` in Warp: "Dynamic Loo
 
 import warp as wp
 
-from .spatial import JNT_BALL, JNT_FREE, JNT_HINGE, JNT_SLIDE, cross_motion, quat_from_mj, sv
+from .spatial import JNT_BALL, JNT_FREE, JNT_HINGE, cross_motion, quat_from_mj, sv
 
 
 @wp.kernel

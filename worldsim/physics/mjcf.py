@@ -91,9 +91,13 @@ def check_supported(m: mujoco.MjModel) -> None:
     for g in range(m.ngeom):
         what = _name(m, mujoco.mjtObj.mjOBJ_GEOM, g, "geom")
         if int(m.geom_type[g]) not in SUPPORTED_GEOMS:
-            raise _unsupported(what, "type", f"{_GEOM_NAMES[int(m.geom_type[g])]!r}; supported: plane, sphere, capsule, box")
+            raise _unsupported(
+                what, "type", f"{_GEOM_NAMES[int(m.geom_type[g])]!r}; supported: plane, sphere, capsule, box"
+            )
         if m.geom_condim[g] not in (1, 3):
-            raise _unsupported(what, "condim", f"{m.geom_condim[g]}; supported: 1 (frictionless) and 3 (sliding friction)")
+            raise _unsupported(
+                what, "condim", f"{m.geom_condim[g]}; supported: 1 (frictionless) and 3 (sliding friction)"
+            )
         for attr in ("margin", "gap"):
             if getattr(m, f"geom_{attr}")[g] != 0:
                 raise _unsupported(what, attr)

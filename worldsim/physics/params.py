@@ -41,7 +41,10 @@ PARAM_SPECS: dict[str, ParamSpec] = {
             "normal stiffness per unit effective contact mass (ω_n², the squared natural frequency)",
         ),
         ParamSpec(
-            "contact_damping", (), "1/s", "normal damping per unit effective contact mass, applied only while approaching"
+            "contact_damping",
+            (),
+            "1/s",
+            "normal damping per unit effective contact mass, applied only while approaching",
         ),
         ParamSpec(
             "contact_smoothing",

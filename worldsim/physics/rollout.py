@@ -100,7 +100,7 @@ class _Rollout(torch.autograd.Function):
     def forward(ctx, model: Model, qpos0, qvel0, ctrl, *params):
         horizon = ctrl.shape[0]
         ws, buf = _workspace(model, requires_grad=False)
-        wparams = params_to_warp(dict(zip(PARAM_NAMES, params)))
+        wparams = params_to_warp(dict(zip(PARAM_NAMES, params, strict=True)))
         h = model.timestep / model.substeps
         qpos = torch.empty(horizon, model.num_worlds, model.nq, device=model.device)
         qvel = torch.empty(horizon, model.num_worlds, model.nv, device=model.device)
@@ -127,7 +127,7 @@ class _Rollout(torch.autograd.Function):
         param_grads = [torch.zeros_like(p) for p in params]
         wparams = {
             name: wp.from_torch(p.detach(), dtype=params_to_warp.dtypes[name], grad=g)
-            for name, p, g in zip(PARAM_NAMES, params, param_grads)
+            for name, p, g in zip(PARAM_NAMES, params, param_grads, strict=True)
         }
         grad_ctrl = torch.zeros_like(ctrl)
         adj_q = torch.zeros_like(qpos0)
