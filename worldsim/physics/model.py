@@ -11,7 +11,10 @@ from .params import PARAM_SPECS
 
 def resolve_device(device: str | torch.device | None) -> tuple[torch.device, str]:
     """Map a user device ("cpu", "cuda", "cuda:1", torch.device, None) to (torch device, Warp device name)."""
-    dev = torch.device("cpu" if device is None else device)
+    try:
+        dev = torch.device("cpu" if device is None else device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {str(device)!r}") from None
     if dev.type == "cpu":
         return dev, "cpu"
     if dev.type == "cuda":
