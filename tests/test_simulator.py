@@ -1,0 +1,33 @@
+"""The stateful Simulator: partial resets, zero-copy state views, parameters taking effect at once."""
+
+import torch
+
+import worldsim
+
+
+def test_partial_reset_and_zero_copy_views(asset):
+    model = worldsim.load_mjcf(asset("pendulum.xml"), num_worlds=3)
+    sim = worldsim.Simulator(model)
+    qpos_view = sim.qpos
+    sim.reset(qpos=torch.tensor([[0.5, 0.0], [0.2, 0.1], [-0.4, 0.3]]))
+    for _ in range(10):
+        sim.step(torch.ones(3, 1))
+    moved = sim.qpos.clone()
+    assert sim.qpos is qpos_view  # the same tensor object always shows the current state
+    assert sim.qpos.data_ptr() == sim._qpos.ptr  # shares memory with the Warp state: no copy
+    sim.reset(worlds=torch.tensor([False, True, False]))
+    torch.testing.assert_close(sim.qpos[1], model.default_state()[0][1])
+    assert torch.all(sim.qvel[1] == 0)
+    torch.testing.assert_close(sim.qpos[[0, 2]], moved[[0, 2]])  # the others are untouched
+    sim.reset(qpos=torch.tensor([0.1, 0.2]), worlds=[0, 2])  # one state for every selected world
+    assert torch.all(sim.qpos[[0, 2]] == torch.tensor([0.1, 0.2]))
+    assert torch.allclose(sim.time, torch.tensor([0.0, 0.0, 0.0], dtype=torch.float64))
+
+
+def test_set_params_takes_effect_in_the_next_step(asset):
+    model = worldsim.load_mjcf(asset("ball.xml"), num_worlds=2)
+    sim = worldsim.Simulator(model)
+    model.set_params(gravity=torch.tensor([[0.0, 0.0, -9.81], [0.0, 0.0, -1.62]]))  # Earth and Moon
+    sim.step()
+    vz = sim.qvel[:, 2]
+    torch.testing.assert_close(vz, torch.tensor([-9.81, -1.62]) * model.timestep)
