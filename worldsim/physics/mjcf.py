@@ -54,9 +54,8 @@ def check_supported(m: mujoco.MjModel) -> None:
     if int(opt.integrator) != int(mujoco.mjtIntegrator.mjINT_EULER):
         name = mujoco.mjtIntegrator(opt.integrator).name.removeprefix("mjINT_")
         raise _unsupported("<option>", "integrator", f"{name!r}; only 'Euler' is supported yet")
-    for attr in ("wind", "magnetic"):
-        if attr == "wind" and np.any(getattr(opt, attr)):
-            raise _unsupported("<option>", attr)
+    if np.any(opt.wind):
+        raise _unsupported("<option>", "wind")
     for attr in ("density", "viscosity"):
         if getattr(opt, attr) != 0:
             raise _unsupported("<option>", attr)
@@ -75,7 +74,7 @@ def check_supported(m: mujoco.MjModel) -> None:
             raise _unsupported(what, "range", "a joint limit (limited='true'), not supported by worldsim yet")
         if m.jnt_actfrclimited[j]:
             raise _unsupported(what, "actuatorfrcrange")
-        if np.any(m.jnt_stiffnesspoly[j]) or np.any(m.jnt_springyield[j] if m.jnt_springyield.ndim else 0):
+        if np.any(m.jnt_stiffnesspoly[j]) or m.jnt_springyield[j] != 0:
             raise _unsupported(what, "stiffnesspoly/springyield")
         if m.jnt_stiffness[j] != 0 and jtype in (int(mujoco.mjtJoint.mjJNT_FREE), int(mujoco.mjtJoint.mjJNT_BALL)):
             raise _unsupported(what, "stiffness", "not supported on free and ball joints yet")

@@ -14,7 +14,7 @@ import warp as wp
 from .checks import as_state_tensor
 from .model import Model
 from .params import PARAM_SPECS
-from .step import Workspace, launch_step, params_to_warp
+from .step import PARAM_DTYPES, Workspace, launch_step, params_to_warp
 
 PARAM_NAMES = tuple(PARAM_SPECS)
 
@@ -126,7 +126,7 @@ class _Rollout(torch.autograd.Function):
         ws_fwd, _ = _workspace(model, requires_grad=False)
         param_grads = [torch.zeros_like(p) for p in params]
         wparams = {
-            name: wp.from_torch(p.detach(), dtype=params_to_warp.dtypes[name], grad=g)
+            name: wp.from_torch(p.detach(), dtype=PARAM_DTYPES[name], grad=g)
             for name, p, g in zip(PARAM_NAMES, params, param_grads, strict=True)
         }
         grad_ctrl = torch.zeros_like(ctrl)

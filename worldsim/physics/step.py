@@ -16,33 +16,19 @@ from .dynamics import eval_dynamics
 from .integrator import integrate_euler
 from .kinematics import eval_geom_poses, eval_kinematics
 from .model import Model
+from .params import PARAM_SPECS
 
-_PARAM_DTYPES = {
-    "body_mass": wp.float32,
-    "body_inertia": wp.vec3,
-    "body_ipos": wp.vec3,
-    "geom_friction": wp.vec3,
-    "dof_damping": wp.float32,
-    "dof_armature": wp.float32,
-    "actuator_gear": wp.float32,
-    "gravity": wp.vec3,
-    "contact_stiffness": wp.float32,
-    "contact_damping": wp.float32,
-    "contact_smoothing": wp.float32,
-    "contact_vel_smoothing": wp.float32,
-}
+#: Warp element type of each parameter: a trailing dimension of 3 is a wp.vec3, anything else is float32.
+PARAM_DTYPES = {name: wp.vec3 if spec.shape[-1:] == (3,) else wp.float32 for name, spec in PARAM_SPECS.items()}
 
 
 def params_to_warp(params: dict, requires_grad: bool = False) -> dict[str, wp.array]:
     """Zero-copy Warp views of contiguous float32 torch parameter tensors ``[N, ...]``."""
     out = {}
-    for name, dtype in _PARAM_DTYPES.items():
+    for name, dtype in PARAM_DTYPES.items():
         t = params[name]
         out[name] = wp.from_torch(t.detach(), dtype=dtype, requires_grad=requires_grad)
     return out
-
-
-params_to_warp.dtypes = _PARAM_DTYPES
 
 
 class Workspace:
