@@ -1,7 +1,7 @@
 # worldsim: every target sets itself up (a .venv in the repo root) and then runs.
 #   make test   lint + the pytest suite on CPU
 #   make demo   demos/throw.py: optimize a throw through a bounce by gradient descent
-#   make bench  benchmarks/: worldsim vs MuJoCo, side by side, printing ratios
+#   make bench  benchmarks/: worldsim vs MuJoCo speed (ratios), MuJoCo agreement and gradient-vs-FD errors
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -33,6 +33,7 @@ demo: setup
 
 bench: setup
 	$(PY) benchmarks/physics_step.py
+	$(PY) benchmarks/accuracy.py
 
 clean:
 	rm -rf $(VENV) .cache outputs
