@@ -29,7 +29,7 @@ def test_check_missing_file(tmp_path, capsys):
 
 
 def test_check_unsupported_file(tmp_path, capsys):
-    xml = tmp_path / "rk4.xml"
-    xml.write_text('<mujoco><option integrator="RK4"/><worldbody/></mujoco>')
+    xml = tmp_path / "implicit.xml"
+    xml.write_text('<mujoco><option integrator="implicitfast"/><worldbody/></mujoco>')
     assert main(["check", str(xml)]) == 2
     assert "integrator" in capsys.readouterr().err

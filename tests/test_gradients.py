@@ -36,6 +36,13 @@ def assert_gradients_agree(loss_fn, x, eps, indices, rtol=0.02, atol=1e-3):
     return ad, fd
 
 
+def settled(model, steps: int = 300):
+    """The model's state after resting ``steps`` steps from qpos0 (contacts at equilibrium), zero velocity."""
+    qpos0, qvel0 = model.default_state()
+    qs, _ = worldsim.rollout(model, qpos0, qvel0, torch.zeros(steps, model.num_worlds, model.nu))
+    return qs[-1].clone(), torch.zeros_like(qvel0)
+
+
 def test_bounce_gradient_wrt_initial_velocity(asset):
     """A spinning ball thrown at the floor: final position after the bounce w.r.t. all 6 initial velocities."""
     model = worldsim.load_mjcf(asset("ball.xml"))
@@ -53,7 +60,7 @@ def test_bounce_gradient_wrt_initial_velocity(asset):
 
 def test_sliding_friction_gradient_wrt_friction_and_initial_velocity(asset):
     model = worldsim.load_mjcf(asset("box_slide.xml"))
-    qpos0, qvel0 = model.default_state()
+    qpos0, qvel0 = settled(model)
     qvel0[0, 0] = 1.5
     friction0 = model.get_params()["geom_friction"].clone()
     ctrl = torch.zeros(200, 1, 0)
@@ -141,16 +148,25 @@ def test_model_parameters_with_requires_grad_receive_gradients(asset):
 
 
 def test_substeps_gradient(asset):
+    """With 3 substeps per step: a throw through a bounce w.r.t. the horizontal velocity and the contact damping."""
     model = worldsim.load_mjcf(asset("ball.xml"), substeps=3)
-    qpos0, _ = model.default_state()
-    qpos0[0, 2] = 0.2
-    ctrl = torch.zeros(80, 1, 0)
+    qpos0, qvel0 = model.default_state()
+    qpos0[0, 2] = 0.3
+    qvel0[0, 0] = 0.7
+    ctrl = torch.zeros(130, 1, 0)
 
-    def loss(v):
+    def loss_v(v):
         qs, _ = worldsim.rollout(model, qpos0, v, ctrl)
         return qs[-1, 0, 0] + qs[-1, 0, 2]
 
-    assert_gradients_agree(loss, torch.tensor([[0.7, 0.0, -0.5, 0.0, 0.0, 0.0]]), 1e-3, [0, 2])
+    assert_gradients_agree(loss_v, qvel0, 1e-3, [0])
+
+    def loss_c(c):
+        qs, _ = worldsim.rollout(model, qpos0, qvel0, ctrl, params={"contact_damping": c})
+        return qs[-1, 0, 2]
+
+    ad, _ = assert_gradients_agree(loss_c, model.get_params()["contact_damping"], 1.0, [0], atol=1e-5)
+    assert ad[0] < 0
 
 
 def test_2000_step_rollout_has_finite_gradients(asset):

@@ -18,9 +18,12 @@ contact of ordinary loads). ``ramp`` is C¹ and exactly 0 for non-positive argum
 contact and gradients are continuous through touch-down.
 
 Collision table (A vs B; ✓ exact, ≈ approximate):
-    plane-sphere ✓, plane-capsule ✓ (both end caps), plane-box ✓ (8 corners), sphere-sphere ✓,
-    sphere-capsule ✓, capsule-capsule ✓ (closest points of the segments), sphere-box ✓,
-    capsule-box ≈ (the two end caps only), box-box ≈ (each box's corners against the other box; no edge-edge).
+    plane-sphere ✓, plane-capsule ✓ (both end caps), plane-box ✓ (8 corners), plane-cylinder ✓ (per cap the
+    rim point nearest the plane, plus 3 fixed rim points), sphere-sphere ✓, sphere-capsule ✓,
+    capsule-capsule ✓ (closest points of the segments), sphere-box ✓, capsule-box ≈ (the two end caps only),
+    box-box ≈ (each box's corners against the other box; no edge-edge). Cylinder against anything but a plane
+    raises MJCFError when the pair can collide. Pairs follow MuJoCo's filters, including <exclude>, and the
+    contact starts at the pair's margin (the larger geom margin), as in MuJoCo.
 """
 
 from __future__ import annotations
@@ -49,10 +52,13 @@ FRIC_A = 1
 FRIC_B = 2
 FRIC_NONE = 3
 
-_PLANE, _SPHERE, _CAPSULE, _BOX = (int(mujoco.mjtGeom.mjGEOM_PLANE), int(mujoco.mjtGeom.mjGEOM_SPHERE),
-                                   int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_BOX))  # fmt: skip
-# number of point features of each geom type
-_NFEATURE = {_SPHERE: 1, _CAPSULE: 2, _BOX: 8}
+_PLANE, _SPHERE, _CAPSULE, _CYLINDER, _BOX = (
+    int(mujoco.mjtGeom.mjGEOM_PLANE), int(mujoco.mjtGeom.mjGEOM_SPHERE), int(mujoco.mjtGeom.mjGEOM_CAPSULE),
+    int(mujoco.mjtGeom.mjGEOM_CYLINDER), int(mujoco.mjtGeom.mjGEOM_BOX),
+)  # fmt: skip
+# number of point features of each geom type: sphere centre, capsule end caps, box corners, cylinder rims (per
+# cap: the rim point nearest the plane, plus three fixed rim points 120° apart that carry an upright cylinder)
+_NFEATURE = {_SPHERE: 1, _CAPSULE: 2, _BOX: 8, _CYLINDER: 8}
 
 
 def _pair_filtered(mjm: mujoco.MjModel, b1: int, b2: int, filterparent: bool) -> bool:
@@ -75,11 +81,13 @@ def _friction_mode(mjm: mujoco.MjModel, ga: int, gb: int) -> int:
 
 def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> dict:
     """All contact slots of a model: arrays ``geom1, geom2, kind, sub, friction_mode`` and ``pairs``."""
-    out = {k: [] for k in ("geom1", "geom2", "kind", "sub", "friction_mode")}
+    out = {k: [] for k in ("geom1", "geom2", "kind", "sub", "friction_mode", "margin")}
     pairs = []
+    excluded = {(int(sig) >> 16, int(sig) & 0xFFFF) for sig in mjm.exclude_signature}
 
     def add(ga, gb, kind, nsub):
         for s in range(nsub):
+            out["margin"].append(max(mjm.geom_margin[ga], mjm.geom_margin[gb]))
             out["geom1"].append(ga)
             out["geom2"].append(gb)
             out["kind"].append(kind)
@@ -89,11 +97,14 @@ def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> di
     for g1 in range(mjm.ngeom):
         for g2 in range(g1 + 1, mjm.ngeom):
             ok = (mjm.geom_contype[g1] & mjm.geom_conaffinity[g2]) or (mjm.geom_contype[g2] & mjm.geom_conaffinity[g1])
-            if not ok or _pair_filtered(mjm, mjm.geom_bodyid[g1], mjm.geom_bodyid[g2], filterparent):
+            b1, b2 = int(mjm.geom_bodyid[g1]), int(mjm.geom_bodyid[g2])
+            if not ok or _pair_filtered(mjm, b1, b2, filterparent) or (min(b1, b2), max(b1, b2)) in excluded:
                 continue
             # order so that type(ga) <= type(gb): plane < sphere < capsule < box
             ga, gb = (g1, g2) if mjm.geom_type[g1] <= mjm.geom_type[g2] else (g2, g1)
             ta, tb = int(mjm.geom_type[ga]), int(mjm.geom_type[gb])
+            if tb == _CYLINDER and ta != _PLANE or ta == _CYLINDER:
+                raise _pair_error(mjm, g1, g2)
             if ta == _PLANE:
                 if tb == _PLANE:
                     continue  # MuJoCo does not collide plane with plane either
@@ -117,6 +128,37 @@ def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> di
     out = {k: np.array(v) for k, v in out.items()}
     out["pairs"] = pairs
     return out
+
+
+def _pair_error(mjm: mujoco.MjModel, g1: int, g2: int) -> ValueError:
+    from .mjcf import MJCFError, _name
+
+    a = _name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g1, "geom")
+    b = _name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g2, "geom")
+    return MJCFError(
+        f"{a} and {b} can collide (contype/conaffinity), but cylinder contact is only supported against planes; "
+        "exclude the pair or change contype/conaffinity"
+    )
+
+
+@wp.func
+def cylinder_rim_point(pos: wp.vec3, rot: wp.quat, size: wp.vec3, sub: int, towards: wp.vec3):
+    """Rim feature ``sub`` (0-7) of a cylinder: per cap (sub // 4), the rim point furthest along ``towards``
+    (k = 0), or a fixed rim point at 0°, 120°, 240° (k = 1, 2, 3)."""
+    cap = 1.0
+    if sub >= 4:
+        cap = -1.0
+    k = sub % 4
+    local = wp.vec3(0.0)
+    if k == 0:
+        t = wp.quat_rotate_inv(rot, towards)
+        radial = wp.vec3(t[0], t[1], 0.0)
+        rl = wp.sqrt(wp.dot(radial, radial) + 1.0e-12)
+        local = radial * (size[0] / rl)
+    else:
+        ang = float(k - 1) * 2.0943951023931953
+        local = wp.vec3(size[0] * wp.cos(ang), size[0] * wp.sin(ang), 0.0)
+    return pos + wp.quat_rotate(rot, local + wp.vec3(0.0, 0.0, cap * size[1]))
 
 
 @wp.func
@@ -239,6 +281,11 @@ def slot_geometry(
         hb = wp.quat_rotate(rot_b, wp.vec3(0.0, 0.0, size_b[1]))
         ca, cb = segment_segment(pos_a - ha, pos_a + ha, pos_b - hb, pos_b + hb)
         return sphere_sphere(ca, size_a[0], cb, size_b[0])
+    if kind == SLOT_PLANE and type_b == 5:  # cylinder on a plane: rim points
+        n = wp.quat_rotate(rot_a, wp.vec3(0.0, 0.0, 1.0))
+        p = cylinder_rim_point(pos_b, rot_b, size_b, sub, -n)
+        phi = wp.dot(n, p - pos_a)
+        return phi, n, p - n * (0.5 * phi)
     cb, rb = geom_feature(type_b, pos_b, rot_b, size_b, sub)
     if kind == SLOT_PLANE:
         n = wp.quat_rotate(rot_a, wp.vec3(0.0, 0.0, 1.0))
@@ -284,6 +331,7 @@ def eval_contact_forces(
     slot_kind: wp.array(dtype=wp.int32),
     slot_sub: wp.array(dtype=wp.int32),
     slot_friction_mode: wp.array(dtype=wp.int32),
+    slot_margin: wp.array(dtype=wp.float32),
     body_invweight0: wp.array(dtype=wp.float32),
     body_mass0: wp.array(dtype=wp.float32),
     cvel: wp.array2d(dtype=wp.spatial_vector),
@@ -306,8 +354,9 @@ def eval_contact_forces(
         geom_xpos[w, gb], geom_xquat[w, gb], geom_size[gb],
     )  # fmt: skip
     delta = contact_smoothing[w]
-    # the smoothing band is centred on first touch: zero force at a gap ≥ δ/2, exactly k·pen beyond pen ≥ δ/2
-    pen = -phi + 0.5 * delta
+    # the smoothing band is centred on first touch (at the pair's margin, as MuJoCo): zero force at a gap ≥ δ/2,
+    # exactly k·pen beyond pen ≥ δ/2
+    pen = slot_margin[s] - phi + 0.5 * delta
     if pen <= 0.0:
         return
     ba = geom_body[ga]
@@ -322,7 +371,7 @@ def eval_contact_forces(
     )
     fn = meff * (
         contact_stiffness[w] * smooth_ramp(pen, delta)
-        + contact_damping[w] * smooth_step(pen, delta) * smooth_ramp(-vn, eps)
+        + contact_damping[w] * smooth_step(pen, 0.25 * delta) * smooth_ramp(-vn, eps)
     )
     mode = slot_friction_mode[s]
     mu = 0.0

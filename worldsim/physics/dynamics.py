@@ -13,7 +13,26 @@ mode does not replay dynamic loops); arrays are either written once or only accu
 
 import warp as wp
 
-from .spatial import JNT_HINGE, JNT_SLIDE, cross_force, inertia_about_origin, inertia_mul, sv
+from .spatial import JNT_HINGE, JNT_SLIDE, cross_force, inertia_about_origin, inertia_mul, smooth_ramp, smooth_step, sv
+
+
+@wp.func
+def joint_limit_force(
+    q: float, qd: float, limits: wp.vec2, invweight: float, k: float, c: float, delta: float, eps: float
+):
+    """Soft joint limit: the contact law of :mod:`.contact` on the joint coordinate (generalized force).
+
+    Per unit effective inertia 1/invweight: k·ramp(pen + δ/2; δ) + c·step(pen + δ/2; δ)·ramp(outward speed; ε),
+    pushing back inside [lo, hi]; zero further than δ/2 inside the range.
+    """
+    meff = 0.0
+    if invweight > 0.0:
+        meff = 1.0 / invweight
+    pen_lo = limits[0] - q + 0.5 * delta
+    pen_hi = q - limits[1] + 0.5 * delta
+    push_up = k * smooth_ramp(pen_lo, delta) + c * smooth_step(pen_lo, 0.25 * delta) * smooth_ramp(-qd, eps)
+    push_down = k * smooth_ramp(pen_hi, delta) + c * smooth_step(pen_hi, 0.25 * delta) * smooth_ramp(qd, eps)
+    return meff * (push_up - push_down)
 
 
 @wp.kernel
@@ -37,6 +56,9 @@ def eval_dynamics(
     jnt_qposadr: wp.array(dtype=wp.int32),
     jnt_dofadr: wp.array(dtype=wp.int32),
     jnt_stiffness: wp.array(dtype=wp.float32),
+    jnt_limited: wp.array(dtype=wp.int32),
+    jnt_range: wp.array(dtype=wp.vec2),
+    dof_invweight0: wp.array(dtype=wp.float32),
     qpos_spring: wp.array(dtype=wp.float32),
     actuator_dof: wp.array(dtype=wp.int32),
     actuator_gain: wp.array(dtype=wp.float32),
@@ -51,6 +73,10 @@ def eval_dynamics(
     dof_armature: wp.array2d(dtype=wp.float32),
     actuator_gear: wp.array2d(dtype=wp.float32),
     gravity: wp.array(dtype=wp.vec3),
+    joint_limit_stiffness: wp.array(dtype=wp.float32),
+    joint_limit_damping: wp.array(dtype=wp.float32),
+    joint_limit_smoothing: wp.array(dtype=wp.float32),
+    contact_vel_smoothing: wp.array(dtype=wp.float32),
     # kinematics
     xquat: wp.array2d(dtype=wp.quat),
     xipos: wp.array2d(dtype=wp.vec3),
@@ -115,7 +141,13 @@ def eval_dynamics(
         t = jnt_type[j]
         if t == JNT_HINGE or t == JNT_SLIDE:
             qa = jnt_qposadr[j]
-            qfrc[w, jnt_dofadr[j]] -= jnt_stiffness[j] * (qpos[w, qa] - qpos_spring[qa])
+            d = jnt_dofadr[j]
+            qfrc[w, d] -= jnt_stiffness[j] * (qpos[w, qa] - qpos_spring[qa])
+            if jnt_limited[j] != 0:
+                qfrc[w, d] += joint_limit_force(
+                    qpos[w, qa], qvel[w, d], jnt_range[j], dof_invweight0[d], joint_limit_stiffness[w],
+                    joint_limit_damping[w], joint_limit_smoothing[w], contact_vel_smoothing[w],
+                )  # fmt: skip
     for a in range(nu):
         u = ctrl[w, a]
         if actuator_ctrllimited[a] != 0:

@@ -16,14 +16,12 @@ import warp as wp
 
 from .contact import build_contact_slots
 from .model import Model, resolve_device, wp_array
-from .params import CONTACT_DEFAULTS
+from .params import CONTACT_DEFAULTS, JOINT_LIMIT_DEFAULTS
 
 _GEOM_NAMES = {int(v): k.removeprefix("mjGEOM_").lower() for k, v in mujoco.mjtGeom.__members__.items()}
 SUPPORTED_GEOMS = tuple(int(t) for t in (mujoco.mjtGeom.mjGEOM_PLANE, mujoco.mjtGeom.mjGEOM_SPHERE,
-                                         mujoco.mjtGeom.mjGEOM_CAPSULE, mujoco.mjtGeom.mjGEOM_BOX))  # fmt: skip
-
-_DEFAULT_SOLREF = np.array([0.02, 1.0])
-_DEFAULT_SOLIMP = np.array([0.9, 0.95, 0.001, 0.5, 2.0])
+                                         mujoco.mjtGeom.mjGEOM_CAPSULE, mujoco.mjtGeom.mjGEOM_BOX,
+                                         mujoco.mjtGeom.mjGEOM_CYLINDER))  # fmt: skip
 
 
 def _name(m: mujoco.MjModel, obj: mujoco.mjtObj, i: int, kind: str) -> str:
@@ -42,7 +40,7 @@ def _unsupported(what: str, attribute: str, why: str = "not supported by worldsi
 def check_supported(m: mujoco.MjModel) -> None:
     """Raise :class:`MJCFError` for the first element or attribute of ``m`` that worldsim cannot simulate."""
     counts = {
-        "<tendon>": m.ntendon, "<equality>": m.neq, "<contact><pair>": m.npair, "<contact><exclude>": m.nexclude,
+        "<tendon>": m.ntendon, "<equality>": m.neq, "<contact><pair>": m.npair,
         "<sensor>": m.nsensor, "<flex>": m.nflex, "<skin>": m.nskin, "<plugin>": m.nplugin,
         "mocap <body>": m.nmocap, "actuator activation state (na > 0)": m.na,
     }  # fmt: skip
@@ -51,9 +49,9 @@ def check_supported(m: mujoco.MjModel) -> None:
             raise MJCFError(f"element {element} is not supported by worldsim yet (found {count})")
 
     opt = m.opt
-    if int(opt.integrator) != int(mujoco.mjtIntegrator.mjINT_EULER):
+    if int(opt.integrator) not in (int(mujoco.mjtIntegrator.mjINT_EULER), int(mujoco.mjtIntegrator.mjINT_RK4)):
         name = mujoco.mjtIntegrator(opt.integrator).name.removeprefix("mjINT_")
-        raise _unsupported("<option>", "integrator", f"{name!r}; only 'Euler' is supported yet")
+        raise _unsupported("<option>", "integrator", f"{name!r}; supported: 'Euler' and 'RK4'")
     if np.any(opt.wind):
         raise _unsupported("<option>", "wind")
     for attr in ("density", "viscosity"):
@@ -70,8 +68,8 @@ def check_supported(m: mujoco.MjModel) -> None:
     for j in range(m.njnt):
         what = _name(m, mujoco.mjtObj.mjOBJ_JOINT, j, "joint")
         jtype = int(m.jnt_type[j])
-        if m.jnt_limited[j]:
-            raise _unsupported(what, "range", "a joint limit (limited='true'), not supported by worldsim yet")
+        if m.jnt_limited[j] and jtype not in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE)):
+            raise _unsupported(what, "range", "a limit on a ball joint, not supported by worldsim yet")
         if m.jnt_actfrclimited[j]:
             raise _unsupported(what, "actuatorfrcrange")
         if np.any(m.jnt_stiffnesspoly[j]) or m.jnt_springyield[j] != 0:
@@ -91,19 +89,14 @@ def check_supported(m: mujoco.MjModel) -> None:
         what = _name(m, mujoco.mjtObj.mjOBJ_GEOM, g, "geom")
         if int(m.geom_type[g]) not in SUPPORTED_GEOMS:
             raise _unsupported(
-                what, "type", f"{_GEOM_NAMES[int(m.geom_type[g])]!r}; supported: plane, sphere, capsule, box"
+                what, "type", f"{_GEOM_NAMES[int(m.geom_type[g])]!r}; supported: plane, sphere, capsule, box, cylinder"
             )
         if m.geom_condim[g] not in (1, 3):
             raise _unsupported(
                 what, "condim", f"{m.geom_condim[g]}; supported: 1 (frictionless) and 3 (sliding friction)"
             )
-        for attr in ("margin", "gap"):
-            if getattr(m, f"geom_{attr}")[g] != 0:
-                raise _unsupported(what, attr)
-        if not np.allclose(m.geom_solref[g], _DEFAULT_SOLREF) or not np.allclose(m.geom_solimp[g], _DEFAULT_SOLIMP):
-            raise _unsupported(
-                what, "solref/solimp", "not supported: worldsim's soft contact has its own parameters (contact_*)"
-            )
+        if m.geom_gap[g] != 0:
+            raise _unsupported(what, "gap")
         if int(m.geom_type[g]) == int(mujoco.mjtGeom.mjGEOM_PLANE) and m.body_weldid[m.geom_bodyid[g]] != 0:
             raise _unsupported(what, "type", "'plane' on a moving body (planes must be static)")
 
@@ -183,6 +176,7 @@ def from_mjmodel(
     m.requires_grad = bool(requires_grad)
     m.timestep = float(mjm.opt.timestep)
     m.substeps = int(substeps)
+    m.integrator = "RK4" if int(mjm.opt.integrator) == int(mujoco.mjtIntegrator.mjINT_RK4) else "Euler"
     m.nq, m.nv, m.nu = mjm.nq, mjm.nv, mjm.nu
     m.nbody, m.ngeom, m.njnt = mjm.nbody, mjm.ngeom, mjm.njnt
     m.names = {
@@ -237,6 +231,9 @@ def from_mjmodel(
         "jnt_pos": (mjm.jnt_pos, wp.vec3),
         "jnt_axis": (mjm.jnt_axis, wp.vec3),
         "jnt_stiffness": (mjm.jnt_stiffness * m.flags["spring"], wp.float32),
+        "jnt_limited": (mjm.jnt_limited * (1 - off(D.mjDSBL_LIMIT)), wp.int32),
+        "jnt_range": (mjm.jnt_range - mjm.jnt_margin[:, None] * [[-1.0, 1.0]], wp.vec2),  # limit starts at margin
+        "dof_invweight0": (mjm.dof_invweight0, wp.float32),
         "qpos0": (mjm.qpos0, wp.float32),
         "qpos_spring": (mjm.qpos_spring, wp.float32),
         "body_dofadr": (np.where(mjm.body_dofnum > 0, mjm.body_dofadr, 0), wp.int32),
@@ -273,7 +270,7 @@ def from_mjmodel(
     m.nslot = 0 if slots is None else len(slots["kind"])
     if m.nslot:
         for key, dtype in [("geom1", wp.int32), ("geom2", wp.int32), ("kind", wp.int32), ("sub", wp.int32),
-                           ("friction_mode", wp.int32)]:  # fmt: skip
+                           ("friction_mode", wp.int32), ("margin", wp.float32)]:  # fmt: skip
             c[f"slot_{key}"] = (slots[key], dtype)
     m.slot_pairs = [] if slots is None else slots["pairs"]
     m.const = {k: wp_array(v, dtype, wdev) for k, (v, dtype) in c.items() if len(np.atleast_1d(v)) > 0}
@@ -288,7 +285,59 @@ def from_mjmodel(
         "dof_armature": mjm.dof_armature,
         "actuator_gear": mjm.actuator_gear[:, 0] * m.flags["actuation"],
         "gravity": mjm.opt.gravity * m.flags["gravity"],
-        **CONTACT_DEFAULTS,
+        **soft_constraint_defaults(mjm, m.slot_pairs, m.timestep / m.substeps),
     }
     m._init_params(values)
     return m
+
+
+def solref_to_spring(solref, solimp, h: float) -> tuple[float, float]:
+    """worldsim's (stiffness [1/s²], damping [1/s]) per unit effective mass for MuJoCo's ``solref``/``solimp``.
+
+    MuJoCo's soft constraint with impedance d = solimp[1] (dmax), time constant τ = max(solref[0], 2h) and
+    damping ratio ζ = solref[1] has reference dynamics k = 1/(d² τ² ζ²), b = 2/(d τ) (a negative solref gives
+    k = −solref[0], b = −solref[1] directly), and behaves like a spring-damper d·k, d·b acting against the
+    reduced load (1−d)·g. A penalty spring cannot match both its frequency and its resting depth; worldsim keeps
+    MuJoCo's effective damping d·b and uses 10·d·k for the stiffness (3.2× MuJoCo's effective frequency; resting
+    penetration g/(10 d k), 0.37 mm for MuJoCo's defaults). Both are capped for explicit integration at step h:
+    stiffness ≤ 1/h², damping ≤ 0.5/h.
+    """
+    d = float(np.clip(solimp[1], 1e-4, 0.9999))
+    if solref[0] > 0:
+        tau = max(float(solref[0]), 2.0 * h)
+        k_mj = 1.0 / (d * d * tau * tau * float(solref[1]) ** 2)
+        b_mj = 2.0 / (d * tau)
+    else:
+        k_mj, b_mj = -float(solref[0]), -float(solref[1])
+    return min(10.0 * d * k_mj, 1.0 / h**2), min(b_mj * d, 0.5 / h)
+
+
+def _uniform(values: np.ndarray, owners: list[str], attribute: str):
+    """The one value every owner shares, or MJCFError naming two owners that differ (per-pair values: not yet)."""
+    first = values[0]
+    for v, who in zip(values[1:], owners[1:], strict=True):
+        if not np.allclose(v, first):
+            raise MJCFError(
+                f"{owners[0]} and {who}: attribute '{attribute}' differs ({first.tolist()} vs {v.tolist()}); "
+                "worldsim uses one value per model for now (set it per world with set_params)"
+            )
+    return first
+
+
+def soft_constraint_defaults(mjm: mujoco.MjModel, pairs: list, h: float) -> dict[str, float]:
+    """Default contact and joint-limit parameters of a model, from its ``solref``/``solimp`` (see README)."""
+    out = dict(CONTACT_DEFAULTS)
+    out.update(JOINT_LIMIT_DEFAULTS)
+    geoms = sorted({g for pair in pairs for g in pair})
+    if geoms:
+        names = [_name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g, "geom") for g in geoms]
+        solref = _uniform(mjm.geom_solref[geoms], names, "solref")
+        solimp = _uniform(mjm.geom_solimp[geoms], names, "solimp")
+        out["contact_stiffness"], out["contact_damping"] = solref_to_spring(solref, solimp, h)
+    limited = [j for j in range(mjm.njnt) if mjm.jnt_limited[j]]
+    if limited:
+        names = [_name(mjm, mujoco.mjtObj.mjOBJ_JOINT, j, "joint") for j in limited]
+        solref = _uniform(mjm.jnt_solref[limited], names, "solreflimit")
+        solimp = _uniform(mjm.jnt_solimp[limited], names, "solimplimit")
+        out["joint_limit_stiffness"], out["joint_limit_damping"] = solref_to_spring(solref, solimp, h)
+    return out

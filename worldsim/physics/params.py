@@ -60,13 +60,36 @@ PARAM_SPECS: dict[str, ParamSpec] = {
             "velocity regularization ε of Coulomb friction, f_t = -μ f_n v_t / sqrt(|v_t|² + ε²), and width of the "
             "approach-velocity gate of the damping",
         ),
+        ParamSpec(
+            "joint_limit_stiffness",
+            (),
+            "1/s²",
+            "joint-limit stiffness per unit effective joint inertia (1/dof_invweight0)",
+        ),
+        ParamSpec(
+            "joint_limit_damping", (), "1/s", "joint-limit damping per unit effective inertia, moving outwards only"
+        ),
+        ParamSpec(
+            "joint_limit_smoothing",
+            (),
+            "rad or m",
+            "band, centred on the limit (minus its margin), over which the limit torque fades in (C¹)",
+        ),
     ]
 }
 
-#: Defaults of the contact model's own parameters. See the README's "Soft contact" section.
+#: Defaults of the contact model's own parameters. Stiffness and damping are replaced at load time by the
+#: values mapped from the file's geom solref/solimp (see ``mjcf.solref_to_spring`` and the README).
 CONTACT_DEFAULTS = {
     "contact_stiffness": 2.5e4,
     "contact_damping": 100.0,
     "contact_smoothing": 5e-3,
     "contact_vel_smoothing": 0.05,
+}
+
+#: Defaults of the joint-limit model; stiffness and damping likewise come from the joints' solreflimit/solimplimit.
+JOINT_LIMIT_DEFAULTS = {
+    "joint_limit_stiffness": 2.5e4,
+    "joint_limit_damping": 100.0,
+    "joint_limit_smoothing": 0.01,
 }

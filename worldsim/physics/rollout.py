@@ -14,7 +14,7 @@ import warp as wp
 from .checks import as_state_tensor
 from .model import Model
 from .params import PARAM_SPECS
-from .step import PARAM_DTYPES, Workspace, launch_step, params_to_warp
+from .step import PARAM_DTYPES, StepWorkspace, launch_step, params_to_warp
 
 PARAM_NAMES = tuple(PARAM_SPECS)
 
@@ -88,10 +88,10 @@ class _StepBuffers:
         self.v_out, self.tv_out, self.gv_out = make(model.nv)
 
 
-def _workspace(model: Model, requires_grad: bool) -> tuple[Workspace, _StepBuffers]:
+def _workspace(model: Model, requires_grad: bool) -> tuple[StepWorkspace, _StepBuffers]:
     key = ("rollout", requires_grad)
     if key not in model._workspaces:
-        model._workspaces[key] = (Workspace(model, requires_grad), _StepBuffers(model, requires_grad))
+        model._workspaces[key] = (StepWorkspace(model, requires_grad), _StepBuffers(model, requires_grad))
     return model._workspaces[key]
 
 

@@ -8,7 +8,7 @@ import warp as wp
 
 from .checks import as_state_tensor
 from .model import Model
-from .step import Workspace, launch_step, params_to_warp
+from .step import StepWorkspace, launch_step, params_to_warp
 
 
 class Simulator:
@@ -37,7 +37,7 @@ class Simulator:
         self.qpos = wp.to_torch(self._qpos)[:, : model.nq]
         self.qvel = wp.to_torch(self._qvel)[:, : model.nv]
         self.ctrl = wp.to_torch(self._ctrl)[:, : model.nu]
-        self._ws = Workspace(model)
+        self._ws = StepWorkspace(model)
         self.time = torch.zeros(n, dtype=torch.float64)
         self.reset()
 

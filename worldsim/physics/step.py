@@ -13,7 +13,7 @@ import warp as wp
 
 from .contact import eval_contact_forces
 from .dynamics import eval_dynamics
-from .integrator import integrate_euler
+from .integrator import RK4_A, RK4_B, integrate_euler, integrate_rk
 from .kinematics import eval_geom_poses, eval_kinematics
 from .model import Model
 from .params import PARAM_SPECS
@@ -81,9 +81,32 @@ class Workspace:
                 a.grad.zero_()
 
 
+class StepWorkspace:
+    """Everything one step needs: a :class:`Workspace` per force evaluation (1 for Euler, 4 for RK4) and the RK4
+    stage states, so that a whole step can be recorded on one tape without overwriting anything."""
+
+    def __init__(self, model: Model, requires_grad: bool = False):
+        nstage = 4 if model.integrator == "RK4" else 1
+        self.stages = [Workspace(model, requires_grad) for _ in range(nstage)]
+        n, dev = model.num_worlds, model.wp_device
+        nq, nv = max(model.nq, 1), max(model.nv, 1)
+        self.rk_qpos = [wp.zeros((n, nq), dtype=wp.float32, device=dev, requires_grad=requires_grad) for _ in range(3)]
+        self.rk_qvel = [wp.zeros((n, nv), dtype=wp.float32, device=dev, requires_grad=requires_grad) for _ in range(3)]
+        self.rk_vel = [wp.zeros((n, nv), dtype=wp.float32, device=dev, requires_grad=requires_grad) for _ in range(4)]
+        if nstage == 1:
+            self.rk_qpos = self.rk_qvel = self.rk_vel = []
+
+    def zero_grad(self) -> None:
+        for ws in self.stages:
+            ws.zero_grad()
+        for a in (*self.rk_qpos, *self.rk_qvel, *self.rk_vel):
+            if a.grad is not None:
+                a.grad.zero_()
+
+
 def launch_step(
     model: Model,
-    ws: Workspace,
+    sws: StepWorkspace,
     params: dict[str, wp.array],
     qpos_in: wp.array,
     qvel_in: wp.array,
@@ -92,11 +115,53 @@ def launch_step(
     qvel_out: wp.array,
     h: float,
 ) -> None:
-    """Advance all worlds by ``h`` seconds: (qpos_in, qvel_in, ctrl) → (qpos_out, qvel_out).
-
-    The outputs may alias the inputs when no tape is recording.
-    """
+    """Advance all worlds by ``h`` seconds with the model's integrator: (qpos_in, qvel_in, ctrl) → (qpos_out,
+    qvel_out). The outputs may alias the inputs when no tape is recording."""
     c, dev, n = model.const, model.wp_device, model.num_worlds
+    jnt = (model.nv, model.njnt, _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
+           _opt(c, "jnt_dofadr", wp.int32, dev))  # fmt: skip
+    if model.integrator != "RK4":
+        ws = sws.stages[0]
+        launch_forward(model, ws, params, qpos_in, qvel_in, ctrl, h, h if model.flags["eulerdamp"] else 0.0)
+        wp.launch(
+            integrate_euler,
+            dim=n,
+            inputs=[qpos_in, qvel_in, ws.qacc, h, *jnt],
+            outputs=[qpos_out, qvel_out],
+            device=dev,
+        )
+        return
+    # RK4 (MuJoCo's tableau): stage i+1 starts from (q0, v0) advanced by A[i][i] * h along stage i's (v, a);
+    # the step ends with the B-weighted combination of all four stages
+    qs, vs = [qpos_in, *sws.rk_qpos], [qvel_in, *sws.rk_qvel]
+    for i in range(4):
+        launch_forward(model, sws.stages[i], params, qs[i], vs[i], ctrl, h, 0.0)
+        if i < 3:
+            vels, accs = [vs[i]] * 4, [sws.stages[i].qacc] * 4
+            weights = wp.vec4(RK4_A[i][i], 0.0, 0.0, 0.0)
+            outputs = [sws.rk_vel[i], qs[i + 1], vs[i + 1]]
+        else:
+            vels, accs = vs, [ws.qacc for ws in sws.stages]
+            weights = wp.vec4(*RK4_B)
+            outputs = [sws.rk_vel[3], qpos_out, qvel_out]
+        wp.launch(
+            integrate_rk, dim=n, inputs=[qpos_in, qvel_in, *vels, *accs, weights, h, *jnt], outputs=outputs, device=dev
+        )
+
+
+def launch_forward(
+    model: Model,
+    ws: Workspace,
+    params: dict[str, wp.array],
+    qpos: wp.array,
+    qvel: wp.array,
+    ctrl: wp.array,
+    h: float,
+    implicit_damping_dt: float,
+) -> None:
+    """Accelerations ``ws.qacc`` of all worlds at (qpos, qvel, ctrl): kinematics, contacts, dynamics."""
+    c, dev, n = model.const, model.wp_device, model.num_worlds
+    qpos_in, qvel_in = qpos, qvel
     wp.launch(
         eval_kinematics,
         dim=n,
@@ -126,6 +191,7 @@ def launch_step(
             inputs=[
                 ws.geom_xpos, ws.geom_xquat, c["geom_type"], c["geom_size"], c["geom_body"],
                 c["slot_geom1"], c["slot_geom2"], c["slot_kind"], c["slot_sub"], c["slot_friction_mode"],
+                c["slot_margin"],
                 c["body_invweight0"], c["body_mass0"], ws.cvel, params["body_mass"], params["geom_friction"],
                 params["contact_stiffness"],
                 params["contact_damping"], params["contact_smoothing"], params["contact_vel_smoothing"], h,
@@ -133,38 +199,28 @@ def launch_step(
             outputs=[ws.cfrc_ext],
             device=dev,
         )  # fmt: skip
-    implicit = h if model.flags["eulerdamp"] else 0.0
     wp.launch(
         eval_dynamics,
         dim=n,
         inputs=[
-            qpos_in, qvel_in, ctrl, model.nbody, model.nv, model.njnt, model.nu, implicit,
+            qpos_in, qvel_in, ctrl, model.nbody, model.nv, model.njnt, model.nu, implicit_damping_dt,
             c["body_parent"], c["body_iquat"], c["body_dofadr"], c["body_dofnum"],
             _opt(c, "dof_bodyid", wp.int32, dev), c["dof_anc"], c["dof_ancadr"],
             _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
             _opt(c, "jnt_dofadr", wp.int32, dev), _opt(c, "jnt_stiffness", wp.float32, dev),
-            _opt(c, "qpos_spring", wp.float32, dev),
+            _opt(c, "jnt_limited", wp.int32, dev), _opt(c, "jnt_range", wp.vec2, dev),
+            _opt(c, "dof_invweight0", wp.float32, dev), _opt(c, "qpos_spring", wp.float32, dev),
             c["actuator_dof"], c["actuator_gain"], c["actuator_ctrllimited"], c["actuator_ctrlrange"],
             c["actuator_forcelimited"], c["actuator_forcerange"],
             params["body_mass"], params["body_inertia"], params["dof_damping"], params["dof_armature"],
-            params["actuator_gear"], params["gravity"],
+            params["actuator_gear"], params["gravity"], params["joint_limit_stiffness"],
+            params["joint_limit_damping"], params["joint_limit_smoothing"], params["contact_vel_smoothing"],
             ws.xquat, ws.xipos, ws.cdof, ws.cdof_dot, ws.cvel, ws.cfrc_ext,
         ],
         outputs=[
             ws.crb_mass, ws.crb_h, ws.crb_inertia, ws.cacc, ws.cfrc, ws.qfrc, ws.mass_matrix, ws.chol_acc,
             ws.chol, ws.solve_acc, ws.solve_y, ws.solve_acc2, ws.qacc,
         ],
-        device=dev,
-    )  # fmt: skip
-    wp.launch(
-        integrate_euler,
-        dim=n,
-        inputs=[
-            qpos_in, qvel_in, ws.qacc, h, model.nv, model.njnt,
-            _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
-            _opt(c, "jnt_dofadr", wp.int32, dev),
-        ],
-        outputs=[qpos_out, qvel_out],
         device=dev,
     )  # fmt: skip
 
