@@ -5,17 +5,21 @@ box corner) tested against the shape of geom A, plus segment-segment for capsule
 computes the signed distance φ (negative in penetration), the normal n (from A to B) and the contact point,
 then the force on B (and its opposite on A):
 
-    f_n = m_eff [ k · ramp(δ/2 − φ; δ) + c · step(δ/2 − φ; δ) · ramp(−v_n; ε) ]   (never pulls: f_n ≥ 0)
-    f_t = −μ f_n v_t / sqrt(|v_t|² + ε_eff²)                                 (regularized Coulomb)
+    f_n = m_eff [ k · ramp(x; δ) + c · step(x; δ/4) · ramp(−v_n; ε) ],  x = margin + δ/2 − φ   (f_n ≥ 0)
+    f_t = −γ v_t,  γ = μ f_n / sqrt(|v_t|² + ε²)                                  (regularized Coulomb)
 
 with k = contact_stiffness [1/s²], c = contact_damping [1/s], δ = contact_smoothing [m],
 ε = contact_vel_smoothing [m/s], μ the pair's friction (MuJoCo's rule: the higher-priority geom's, else the
-max of the two) and m_eff = 1 / (invweight(A) + invweight(B)) the effective mass as MuJoCo approximates it
-from ``body_invweight0``, rescaled by each body's current ``body_mass`` (so per-world masses keep the contact's
-natural frequency). ε_eff = sqrt(ε² + (4 μ f_n h / m_eff)²) widens the friction regularization during hard
-impacts so that explicit friction stays stable at the step size h (it equals ε for resting and sliding
-contact of ordinary loads). ``ramp`` is C¹ and exactly 0 for non-positive arguments, so there is no force out of
-contact and gradients are continuous through touch-down.
+max of the two), margin the pair's MuJoCo margin, and m_eff = 1 / (invweight(A) + invweight(B)) the effective
+mass as MuJoCo approximates it from ``body_invweight0``, rescaled by each body's current ``body_mass`` (so
+per-world masses keep the contact's natural frequency).
+
+``ramp`` is the C¹ ramp (0 for x ≤ 0, x²/2δ, then x − δ/2) and ``step`` the C¹ cubic step: there is no
+force at a gap of δ/2 or more, the force is exactly the linear spring k·(margin − φ) once the penetration
+exceeds δ/2, damping acts only while approaching and fades in over δ/4, and gradients are continuous through
+touch-down. Friction is treated implicitly: this kernel records γ, the point and the normal per slot, and the
+dynamics adds h·γ·J_tᵀJ_t to the mass matrix (as MuJoCo does for joint damping), so a small ε (nearly static
+friction) stays stable at large steps.
 
 Collision table (A vs B; ✓ exact, ≈ approximate):
     plane-sphere ✓, plane-capsule ✓ (both end caps), plane-box ✓ (8 corners), plane-cylinder ✓ (per cap the
@@ -23,7 +27,7 @@ Collision table (A vs B; ✓ exact, ≈ approximate):
     capsule-capsule ✓ (closest points of the segments), sphere-box ✓, capsule-box ≈ (the two end caps only),
     box-box ≈ (each box's corners against the other box; no edge-edge). Cylinder against anything but a plane
     raises MJCFError when the pair can collide. Pairs follow MuJoCo's filters, including <exclude>, and the
-    contact starts at the pair's margin (the larger geom margin), as in MuJoCo.
+    contact starts at the pair's margin (the sum of the geom margins), as in MuJoCo.
 """
 
 from __future__ import annotations
@@ -41,10 +45,6 @@ SLOT_CAPSULE = wp.constant(2)  # A capsule (segment), B point-sphere feature
 SLOT_BOX = wp.constant(3)  # A box, B point-sphere feature
 SLOT_SEGMENTS = wp.constant(4)  # A capsule, B capsule: closest points of the two segments
 
-#: Safety factor of the friction regularization, ε_eff = sqrt(ε² + (FRICTION_STABILITY μ f_n h / m_eff)²).
-#: It covers the tangential effective mass being smaller than m_eff when the contact also spins the body
-#: (2/7 of the mass for a rolling sphere).
-FRICTION_STABILITY = wp.constant(4.0)
 
 # friction combination per slot
 FRIC_MAX = 0
@@ -87,7 +87,7 @@ def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> di
 
     def add(ga, gb, kind, nsub):
         for s in range(nsub):
-            out["margin"].append(max(mjm.geom_margin[ga], mjm.geom_margin[gb]))
+            out["margin"].append(mjm.geom_margin[ga] + mjm.geom_margin[gb])  # MuJoCo's includemargin
             out["geom1"].append(ga)
             out["geom2"].append(gb)
             out["kind"].append(kind)
@@ -341,9 +341,13 @@ def eval_contact_forces(
     contact_damping: wp.array(dtype=wp.float32),
     contact_smoothing: wp.array(dtype=wp.float32),
     contact_vel_smoothing: wp.array(dtype=wp.float32),
-    h: float,
     # out: external wrench on each body, world frame at the world origin (accumulated)
     cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
+    # out: per slot, friction coefficient γ [N s/m] (0 out of contact), contact point and normal, for the
+    # implicit friction term of the dynamics
+    slot_gamma: wp.array2d(dtype=wp.float32),
+    slot_point: wp.array2d(dtype=wp.vec3),
+    slot_normal: wp.array2d(dtype=wp.vec3),
 ):
     w, s = wp.tid()
     ga = slot_geom1[s]
@@ -358,6 +362,7 @@ def eval_contact_forces(
     # exactly k·pen beyond pen ≥ δ/2
     pen = slot_margin[s] - phi + 0.5 * delta
     if pen <= 0.0:
+        slot_gamma[w, s] = 0.0
         return
     ba = geom_body[ga]
     bb = geom_body[gb]
@@ -381,11 +386,13 @@ def eval_contact_forces(
         mu = geom_friction[w, ga][0]
     elif mode == 2:
         mu = geom_friction[w, gb][0]
-    # Regularization width grown with the force so that explicit friction cannot reverse v_t within a step
-    # (slope μ f_n / ε_eff ≤ m_eff / (FRICTION_STABILITY h)); smooth, and equal to ε for gentle contact.
-    eps_stable = FRICTION_STABILITY * mu * fn * h / meff
-    eps_eff2 = eps * eps + eps_stable * eps_stable
-    ft = -(mu * fn / wp.sqrt(wp.dot(vt, vt) + eps_eff2)) * vt
+    # viscous-equivalent friction coefficient; dynamics treats it implicitly (M + h·γ·J_tᵀJ_t), as MuJoCo treats
+    # joint damping, so explicit friction cannot overshoot v_t = 0 however stiff it is
+    gamma = mu * fn / wp.sqrt(wp.dot(vt, vt) + eps * eps)
+    ft = -gamma * vt
+    slot_gamma[w, s] = gamma
+    slot_point[w, s] = c
+    slot_normal[w, s] = n
     f = fn * n + ft
     wrench = sv(wp.cross(c, f), f)
     wp.atomic_add(cfrc_ext, w, bb, wrench)

@@ -13,26 +13,44 @@ mode does not replay dynamic loops); arrays are either written once or only accu
 
 import warp as wp
 
-from .spatial import JNT_HINGE, JNT_SLIDE, cross_force, inertia_about_origin, inertia_mul, smooth_ramp, smooth_step, sv
+from .spatial import (
+    JNT_HINGE,
+    JNT_SLIDE,
+    cross_force,
+    inertia_about_origin,
+    inertia_mul,
+    point_velocity,
+    smooth_ramp,
+    smooth_step,
+    sv,
+)
+
+
+@wp.func
+def limit_push(pen: float, outward_speed: float, k: float, c: float, delta: float):
+    """Magnitude of a soft limit's push for a penetration ``pen`` past the limit (C¹ onset over δ), with damping
+    in both directions that fades in over δ/4, never pulling (clamped at 0)."""
+    f = k * smooth_ramp(pen, delta) + c * smooth_step(pen, 0.25 * delta) * outward_speed
+    return wp.max(f, 0.0)
 
 
 @wp.func
 def joint_limit_force(
     q: float, qd: float, limits: wp.vec2, invweight: float, k: float, c: float, delta: float, eps: float
 ):
-    """Soft joint limit: the contact law of :mod:`.contact` on the joint coordinate (generalized force).
+    """Soft joint limit: generalized force pushing q back inside [lo, hi] (MuJoCo's range minus the margin).
 
-    Per unit effective inertia 1/invweight: k·ramp(pen + δ/2; δ) + c·step(pen + δ/2; δ)·ramp(outward speed; ε),
-    pushing back inside [lo, hi]; zero further than δ/2 inside the range.
+    Per unit effective inertia 1/invweight (MuJoCo's dof_invweight0): k·ramp(pen; δ) + c·step(pen; δ/4)·q̇_out,
+    clamped at 0, with pen the distance past the limit. Zero inside the range. Unlike contacts, the damping
+    acts in both directions, like MuJoCo's critically damped limits. ``eps`` is unused (kept for a stable
+    signature).
     """
     meff = 0.0
     if invweight > 0.0:
         meff = 1.0 / invweight
-    pen_lo = limits[0] - q + 0.5 * delta
-    pen_hi = q - limits[1] + 0.5 * delta
-    push_up = k * smooth_ramp(pen_lo, delta) + c * smooth_step(pen_lo, 0.25 * delta) * smooth_ramp(-qd, eps)
-    push_down = k * smooth_ramp(pen_hi, delta) + c * smooth_step(pen_hi, 0.25 * delta) * smooth_ramp(qd, eps)
-    return meff * (push_up - push_down)
+    up = limit_push(limits[0] - q, -qd, k, c, delta)
+    down = limit_push(q - limits[1], qd, k, c, delta)
+    return meff * (up - down)
 
 
 @wp.kernel
@@ -84,7 +102,19 @@ def eval_dynamics(
     cdof_dot: wp.array2d(dtype=wp.spatial_vector),
     cvel: wp.array2d(dtype=wp.spatial_vector),
     cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
+    # contacts, for implicit friction
+    nslot: int,
+    friction_dt: float,
+    slot_geom1: wp.array(dtype=wp.int32),
+    slot_geom2: wp.array(dtype=wp.int32),
+    geom_body: wp.array(dtype=wp.int32),
+    body_lastdof: wp.array(dtype=wp.int32),
+    dof_is_anc: wp.array2d(dtype=wp.int32),
+    slot_gamma: wp.array2d(dtype=wp.float32),
+    slot_point: wp.array2d(dtype=wp.vec3),
+    slot_normal: wp.array2d(dtype=wp.vec3),
     # workspace
+    slot_jac: wp.array3d(dtype=wp.vec3),
     crb_mass: wp.array2d(dtype=wp.float32),
     crb_h: wp.array2d(dtype=wp.vec3),
     crb_inertia: wp.array2d(dtype=wp.mat33),
@@ -157,7 +187,11 @@ def eval_dynamics(
             force = wp.clamp(force, actuator_forcerange[a][0], actuator_forcerange[a][1])
         qfrc[w, actuator_dof[a]] += actuator_gear[w, a] * force
 
-    # ---- mass matrix (lower and upper triangle of the ancestor pattern; other entries stay 0)
+    # ---- mass matrix: CRBA on the ancestor pattern (every other entry stored as 0), then implicit friction
+    for i in range(nv):
+        for j in range(nv):
+            if dof_is_anc[i, j] == 0:
+                mass_matrix[w, i, j] = 0.0
     for i in range(nv):
         b = dof_bodyid[i]
         f = inertia_mul(crb_mass[w, b], crb_h[w, b], crb_inertia[w, b], cdof[w, i])
@@ -169,6 +203,30 @@ def eval_dynamics(
             else:
                 mass_matrix[w, i, j] = mij
                 mass_matrix[w, j, i] = mij
+
+    # implicit friction: + h·γ·J_tᵀ J_t per touching contact slot, J_t the tangential relative-velocity Jacobian
+    for sl in range(nslot):
+        gamma = slot_gamma[w, sl]
+        if gamma > 0.0:
+            c = slot_point[w, sl]
+            n = slot_normal[w, sl]
+            for d in range(nv):
+                slot_jac[w, sl, d] = wp.vec3(0.0)
+            da = body_lastdof[geom_body[slot_geom1[sl]]]
+            if da >= 0:
+                for k in range(dof_ancadr[da], dof_ancadr[da + 1]):
+                    slot_jac[w, sl, dof_anc[k]] -= point_velocity(cdof[w, dof_anc[k]], c)
+            db = body_lastdof[geom_body[slot_geom2[sl]]]
+            if db >= 0:
+                for k in range(dof_ancadr[db], dof_ancadr[db + 1]):
+                    slot_jac[w, sl, dof_anc[k]] += point_velocity(cdof[w, dof_anc[k]], c)
+            scale = friction_dt * gamma
+            for i in range(nv):
+                ji = slot_jac[w, sl, i]
+                ti = ji - wp.dot(n, ji) * n
+                for j in range(nv):
+                    jj = slot_jac[w, sl, j]
+                    mass_matrix[w, i, j] += scale * wp.dot(ti, jj - wp.dot(n, jj) * n)
 
     # ---- Cholesky factorization M = L Lᵀ (accumulators in arrays, see module docstring)
     for i in range(nv):

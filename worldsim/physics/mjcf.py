@@ -256,6 +256,17 @@ def from_mjmodel(
     start.append(len(anc))
     c["dof_anc"] = (np.array(anc or [0]), wp.int32)
     c["dof_ancadr"] = (np.array(start), wp.int32)
+    is_anc = np.zeros((max(mjm.nv, 1), max(mjm.nv, 1)), dtype=np.int32)
+    for d in range(mjm.nv):
+        for k in anc[start[d] : start[d + 1]]:
+            is_anc[d, k] = is_anc[k, d] = 1
+    c["dof_is_anc"] = (is_anc, wp.int32)
+    # the last dof that moves each body (its own, or its nearest moving ancestor's); -1 for static bodies
+    lastdof = np.full(mjm.nbody, -1)
+    for b in range(1, mjm.nbody):
+        n_own = mjm.body_dofnum[b]
+        lastdof[b] = mjm.body_dofadr[b] + n_own - 1 if n_own else lastdof[mjm.body_parentid[b]]
+    c["body_lastdof"] = (lastdof, wp.int32)
     # actuators: the dof each motor drives, gain and ranges
     act_dof = np.array([mjm.jnt_dofadr[mjm.actuator_trnid[a, 0]] for a in range(mjm.nu)] or [0])
     c["actuator_dof"] = (act_dof, wp.int32)
@@ -291,16 +302,17 @@ def from_mjmodel(
     return m
 
 
-def solref_to_spring(solref, solimp, h: float) -> tuple[float, float]:
+def solref_to_spring(solref, solimp, h: float, stiffen: float) -> tuple[float, float]:
     """worldsim's (stiffness [1/s²], damping [1/s]) per unit effective mass for MuJoCo's ``solref``/``solimp``.
 
     MuJoCo's soft constraint with impedance d = solimp[1] (dmax), time constant τ = max(solref[0], 2h) and
     damping ratio ζ = solref[1] has reference dynamics k = 1/(d² τ² ζ²), b = 2/(d τ) (a negative solref gives
     k = −solref[0], b = −solref[1] directly), and behaves like a spring-damper d·k, d·b acting against the
     reduced load (1−d)·g. A penalty spring cannot match both its frequency and its resting depth; worldsim keeps
-    MuJoCo's effective damping d·b and uses 10·d·k for the stiffness (3.2× MuJoCo's effective frequency; resting
-    penetration g/(10 d k), 0.37 mm for MuJoCo's defaults). Both are capped for explicit integration at step h:
-    stiffness ≤ 1/h², damping ≤ 0.5/h.
+    MuJoCo's effective damping d·b and uses ``stiffen``·d·k for the stiffness: 10 for contacts (3.2× MuJoCo's
+    effective frequency, resting penetration g/(10 d k) = 0.37 mm for MuJoCo's defaults) and 1 for joint limits
+    (MuJoCo's own limit dynamics, which matters when a model starts outside a limit, as gymnasium's ant does).
+    Both are capped for explicit integration at step h: stiffness ≤ 1/h², damping ≤ 1/h.
     """
     d = float(np.clip(solimp[1], 1e-4, 0.9999))
     if solref[0] > 0:
@@ -309,7 +321,7 @@ def solref_to_spring(solref, solimp, h: float) -> tuple[float, float]:
         b_mj = 2.0 / (d * tau)
     else:
         k_mj, b_mj = -float(solref[0]), -float(solref[1])
-    return min(10.0 * d * k_mj, 1.0 / h**2), min(b_mj * d, 0.5 / h)
+    return min(stiffen * d * k_mj, 1.0 / h**2), min(b_mj * d, 1.0 / h)
 
 
 def _uniform(values: np.ndarray, owners: list[str], attribute: str):
@@ -333,11 +345,11 @@ def soft_constraint_defaults(mjm: mujoco.MjModel, pairs: list, h: float) -> dict
         names = [_name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g, "geom") for g in geoms]
         solref = _uniform(mjm.geom_solref[geoms], names, "solref")
         solimp = _uniform(mjm.geom_solimp[geoms], names, "solimp")
-        out["contact_stiffness"], out["contact_damping"] = solref_to_spring(solref, solimp, h)
+        out["contact_stiffness"], out["contact_damping"] = solref_to_spring(solref, solimp, h, stiffen=10.0)
     limited = [j for j in range(mjm.njnt) if mjm.jnt_limited[j]]
     if limited:
         names = [_name(mjm, mujoco.mjtObj.mjOBJ_JOINT, j, "joint") for j in limited]
         solref = _uniform(mjm.jnt_solref[limited], names, "solreflimit")
         solimp = _uniform(mjm.jnt_solimp[limited], names, "solimplimit")
-        out["joint_limit_stiffness"], out["joint_limit_damping"] = solref_to_spring(solref, solimp, h)
+        out["joint_limit_stiffness"], out["joint_limit_damping"] = solref_to_spring(solref, solimp, h, stiffen=1.0)
     return out

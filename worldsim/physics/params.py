@@ -73,7 +73,7 @@ PARAM_SPECS: dict[str, ParamSpec] = {
             "joint_limit_smoothing",
             (),
             "rad or m",
-            "band, centred on the limit (minus its margin), over which the limit torque fades in (C¹)",
+            "band past the limit (MuJoCo's range minus the joint margin) over which the limit force fades in (C¹)",
         ),
     ]
 }
@@ -91,5 +91,5 @@ CONTACT_DEFAULTS = {
 JOINT_LIMIT_DEFAULTS = {
     "joint_limit_stiffness": 2.5e4,
     "joint_limit_damping": 100.0,
-    "joint_limit_smoothing": 0.01,
+    "joint_limit_smoothing": 1e-3,
 }

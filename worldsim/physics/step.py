@@ -40,7 +40,7 @@ class Workspace:
 
     def __init__(self, model: Model, requires_grad: bool = False):
         n, dev, rg = model.num_worlds, model.wp_device, requires_grad
-        nb, nv, ng = model.nbody, max(model.nv, 1), max(model.ngeom, 1)
+        nb, nv, ng, ns = model.nbody, max(model.nv, 1), max(model.ngeom, 1), max(model.nslot, 1)
 
         def z(shape, dtype=wp.float32):
             return wp.zeros(shape, dtype=dtype, device=dev, requires_grad=rg)
@@ -58,6 +58,10 @@ class Workspace:
             geom_xpos=z((n, ng), wp.vec3),
             geom_xquat=z((n, ng), wp.quat),
             cfrc_ext=z((n, nb), wp.spatial_vector),
+            slot_gamma=z((n, ns)),
+            slot_point=z((n, ns), wp.vec3),
+            slot_normal=z((n, ns), wp.vec3),
+            slot_jac=z((n, ns, nv), wp.vec3),
             crb_mass=z((n, nb)),
             crb_h=z((n, nb), wp.vec3),
             crb_inertia=z((n, nb), wp.mat33),
@@ -194,9 +198,9 @@ def launch_forward(
                 c["slot_margin"],
                 c["body_invweight0"], c["body_mass0"], ws.cvel, params["body_mass"], params["geom_friction"],
                 params["contact_stiffness"],
-                params["contact_damping"], params["contact_smoothing"], params["contact_vel_smoothing"], h,
+                params["contact_damping"], params["contact_smoothing"], params["contact_vel_smoothing"],
             ],
-            outputs=[ws.cfrc_ext],
+            outputs=[ws.cfrc_ext, ws.slot_gamma, ws.slot_point, ws.slot_normal],
             device=dev,
         )  # fmt: skip
     wp.launch(
@@ -216,9 +220,12 @@ def launch_forward(
             params["actuator_gear"], params["gravity"], params["joint_limit_stiffness"],
             params["joint_limit_damping"], params["joint_limit_smoothing"], params["contact_vel_smoothing"],
             ws.xquat, ws.xipos, ws.cdof, ws.cdof_dot, ws.cvel, ws.cfrc_ext,
+            model.nslot, h, _opt(c, "slot_geom1", wp.int32, dev), _opt(c, "slot_geom2", wp.int32, dev),
+            _opt(c, "geom_body", wp.int32, dev), c["body_lastdof"], c["dof_is_anc"],
+            ws.slot_gamma, ws.slot_point, ws.slot_normal,
         ],
         outputs=[
-            ws.crb_mass, ws.crb_h, ws.crb_inertia, ws.cacc, ws.cfrc, ws.qfrc, ws.mass_matrix, ws.chol_acc,
+            ws.slot_jac, ws.crb_mass, ws.crb_h, ws.crb_inertia, ws.cacc, ws.cfrc, ws.qfrc, ws.mass_matrix, ws.chol_acc,
             ws.chol, ws.solve_acc, ws.solve_y, ws.solve_acc2, ws.qacc,
         ],
         device=dev,
