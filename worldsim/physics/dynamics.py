@@ -20,37 +20,65 @@ from .spatial import (
     inertia_about_origin,
     inertia_mul,
     point_velocity,
-    smooth_ramp,
     smooth_step,
     sv,
 )
 
 
 @wp.func
-def limit_push(pen: float, outward_speed: float, k: float, c: float, delta: float):
-    """Magnitude of a soft limit's push for a penetration ``pen`` past the limit (C¹ onset over δ), with damping
-    in both directions that fades in over δ/4, never pulling (clamped at 0)."""
-    f = k * smooth_ramp(pen, delta) + c * smooth_step(pen, 0.25 * delta) * outward_speed
-    return wp.max(f, 0.0)
-
-
-@wp.func
 def joint_limit_force(
-    q: float, qd: float, limits: wp.vec2, invweight: float, k: float, c: float, delta: float, eps: float
+    q: float,
+    qd: float,
+    a0: float,
+    limits: wp.vec2,
+    invweight: float,
+    k: float,
+    b: float,
+    d: float,
+    delta: float,
 ):
-    """Soft joint limit: generalized force pushing q back inside [lo, hi] (MuJoCo's range minus the margin).
+    """MuJoCo's soft joint limit, for one dof, with MuJoCo's diagonal approximation of its solver.
 
-    Per unit effective inertia 1/invweight (MuJoCo's dof_invweight0): k·ramp(pen; δ) + c·step(pen; δ/4)·q̇_out,
-    clamped at 0, with pen the distance past the limit. Zero inside the range. Unlike contacts, the damping
-    acts in both directions, like MuJoCo's critically damped limits. ``eps`` is unused (kept for a stable
-    signature).
+    With x the distance past the limit, MuJoCo's constraint makes ẍ = (1−d)·ẍ₀ + d·(−b ẋ − k x), ẍ₀ the
+    unconstrained acceleration: a force meff·d·(ẍ₀ + b ẋ + k x), never pulling, meff = 1/invweight. That is soft
+    in its dynamics (frequency √(d k)) yet stiff under static load (x = (1−d)ẍ₀/(d k)). The force fades in over
+    the first ``delta`` past the limit (C¹ step), so it is continuous and zero inside the range.
     """
     meff = 0.0
     if invweight > 0.0:
         meff = 1.0 / invweight
-    up = limit_push(limits[0] - q, -qd, k, c, delta)
-    down = limit_push(q - limits[1], qd, k, c, delta)
-    return meff * (up - down)
+    x_hi = q - limits[1]
+    x_lo = limits[0] - q
+    push_down = smooth_step(x_hi, delta) * wp.max(meff * d * (a0 + b * qd + k * x_hi), 0.0)
+    push_up = smooth_step(x_lo, delta) * wp.max(meff * d * (-a0 - b * qd + k * x_lo), 0.0)
+    return push_up - push_down
+
+
+@wp.func
+def cholesky_solve(
+    w: int,
+    nv: int,
+    chol: wp.array3d(dtype=wp.float32),
+    rhs: wp.array2d(dtype=wp.float32),
+    rhs_extra: wp.array2d(dtype=wp.float32),
+    extra_weight: float,
+    acc: wp.array2d(dtype=wp.float32),
+    y: wp.array2d(dtype=wp.float32),
+    acc2: wp.array2d(dtype=wp.float32),
+    x: wp.array2d(dtype=wp.float32),
+):
+    """x = (L Lᵀ)⁻¹ (rhs + extra_weight · rhs_extra) for world w; acc, y, acc2 are write-once scratch arrays."""
+    for i in range(nv):
+        acc[w, i] = rhs[w, i] + extra_weight * rhs_extra[w, i]
+        for k in range(i):
+            acc[w, i] -= chol[w, i, k] * y[w, k]
+        y[w, i] = acc[w, i] / chol[w, i, i]
+    for ii in range(nv):
+        i = nv - 1 - ii
+        acc2[w, i] = y[w, i]
+        for k in range(i + 1, nv):
+            acc2[w, i] -= chol[w, k, i] * x[w, k]
+        x[w, i] = acc2[w, i] / chol[w, i, i]
 
 
 @wp.kernel
@@ -76,6 +104,8 @@ def eval_dynamics(
     jnt_stiffness: wp.array(dtype=wp.float32),
     jnt_limited: wp.array(dtype=wp.int32),
     jnt_range: wp.array(dtype=wp.vec2),
+    jnt_limit_solref: wp.array(dtype=wp.vec3),
+    dof_jntid: wp.array(dtype=wp.int32),
     dof_invweight0: wp.array(dtype=wp.float32),
     qpos_spring: wp.array(dtype=wp.float32),
     actuator_dof: wp.array(dtype=wp.int32),
@@ -91,10 +121,7 @@ def eval_dynamics(
     dof_armature: wp.array2d(dtype=wp.float32),
     actuator_gear: wp.array2d(dtype=wp.float32),
     gravity: wp.array(dtype=wp.vec3),
-    joint_limit_stiffness: wp.array(dtype=wp.float32),
-    joint_limit_damping: wp.array(dtype=wp.float32),
     joint_limit_smoothing: wp.array(dtype=wp.float32),
-    contact_vel_smoothing: wp.array(dtype=wp.float32),
     # kinematics
     xquat: wp.array2d(dtype=wp.quat),
     xipos: wp.array2d(dtype=wp.vec3),
@@ -121,12 +148,18 @@ def eval_dynamics(
     cacc: wp.array2d(dtype=wp.spatial_vector),
     cfrc: wp.array2d(dtype=wp.spatial_vector),
     qfrc: wp.array2d(dtype=wp.float32),
+    qfrc_limit: wp.array2d(dtype=wp.float32),
     mass_matrix: wp.array3d(dtype=wp.float32),
     chol_acc: wp.array3d(dtype=wp.float32),
     chol: wp.array3d(dtype=wp.float32),
     solve_acc: wp.array2d(dtype=wp.float32),
     solve_y: wp.array2d(dtype=wp.float32),
     solve_acc2: wp.array2d(dtype=wp.float32),
+    has_limits: int,
+    solve_acc0: wp.array2d(dtype=wp.float32),
+    solve_y0: wp.array2d(dtype=wp.float32),
+    solve_acc20: wp.array2d(dtype=wp.float32),
+    qacc0: wp.array2d(dtype=wp.float32),
     # output
     qacc: wp.array2d(dtype=wp.float32),
 ):
@@ -173,11 +206,7 @@ def eval_dynamics(
             qa = jnt_qposadr[j]
             d = jnt_dofadr[j]
             qfrc[w, d] -= jnt_stiffness[j] * (qpos[w, qa] - qpos_spring[qa])
-            if jnt_limited[j] != 0:
-                qfrc[w, d] += joint_limit_force(
-                    qpos[w, qa], qvel[w, d], jnt_range[j], dof_invweight0[d], joint_limit_stiffness[w],
-                    joint_limit_damping[w], joint_limit_smoothing[w], contact_vel_smoothing[w],
-                )  # fmt: skip
+
     for a in range(nu):
         u = ctrl[w, a]
         if actuator_ctrllimited[a] != 0:
@@ -240,15 +269,21 @@ def eval_dynamics(
             else:
                 chol[w, i, j] = s / chol[w, j, j]
 
-    # ---- solve L y = qfrc, then Lᵀ qacc = y
+    # ---- unconstrained accelerations (only needed by joint limits), then the limit forces
+    if has_limits != 0:
+        cholesky_solve(w, nv, chol, qfrc, qfrc, 0.0, solve_acc0, solve_y0, solve_acc20, qacc0)
     for i in range(nv):
-        solve_acc[w, i] = qfrc[w, i]
-        for k in range(i):
-            solve_acc[w, i] -= chol[w, i, k] * solve_y[w, k]
-        solve_y[w, i] = solve_acc[w, i] / chol[w, i, i]
-    for ii in range(nv):
-        i = nv - 1 - ii
-        solve_acc2[w, i] = solve_y[w, i]
-        for k in range(i + 1, nv):
-            solve_acc2[w, i] -= chol[w, k, i] * qacc[w, k]
-        qacc[w, i] = solve_acc2[w, i] / chol[w, i, i]
+        j = dof_jntid[i]
+        t = jnt_type[j]
+        flim = 0.0
+        if jnt_limited[j] != 0 and (t == JNT_HINGE or t == JNT_SLIDE):
+            iw = dof_invweight0[i]
+            sr = jnt_limit_solref[j]
+            flim = joint_limit_force(
+                qpos[w, jnt_qposadr[j]], qvel[w, i], qacc0[w, i], jnt_range[j], iw, sr[0], sr[1], sr[2],
+                joint_limit_smoothing[w],
+            )  # fmt: skip
+        qfrc_limit[w, i] = flim
+
+    # ---- accelerations: M qacc = qfrc + qfrc_limit
+    cholesky_solve(w, nv, chol, qfrc, qfrc_limit, 1.0, solve_acc, solve_y, solve_acc2, qacc)

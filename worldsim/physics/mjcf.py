@@ -196,6 +196,7 @@ def from_mjmodel(
         return int(bool(disabled & int(bit)))
 
     D = mujoco.mjtDisableBit
+    m.has_limits = bool(mjm.jnt_limited.any()) and not off(D.mjDSBL_LIMIT)
     m.flags = {
         "gravity": 1 - off(D.mjDSBL_GRAVITY),
         "contact": 1 - off(D.mjDSBL_CONTACT),
@@ -234,6 +235,14 @@ def from_mjmodel(
         "jnt_limited": (mjm.jnt_limited * (1 - off(D.mjDSBL_LIMIT)), wp.int32),
         "jnt_range": (mjm.jnt_range - mjm.jnt_margin[:, None] * [[-1.0, 1.0]], wp.vec2),  # limit starts at margin
         "dof_invweight0": (mjm.dof_invweight0, wp.float32),
+        "dof_jntid": (mjm.dof_jntid, wp.int32),
+        "jnt_limit_solref": (
+            [
+                mujoco_reference_dynamics(mjm.jnt_solref[j], mjm.jnt_solimp[j], m.timestep / m.substeps)
+                for j in range(mjm.njnt)
+            ],
+            wp.vec3,
+        ),
         "qpos0": (mjm.qpos0, wp.float32),
         "qpos_spring": (mjm.qpos_spring, wp.float32),
         "body_dofadr": (np.where(mjm.body_dofnum > 0, mjm.body_dofadr, 0), wp.int32),
@@ -302,26 +311,29 @@ def from_mjmodel(
     return m
 
 
-def solref_to_spring(solref, solimp, h: float, stiffen: float) -> tuple[float, float]:
-    """worldsim's (stiffness [1/s²], damping [1/s]) per unit effective mass for MuJoCo's ``solref``/``solimp``.
+def mujoco_reference_dynamics(solref, solimp, h: float) -> tuple[float, float, float]:
+    """MuJoCo's (k [1/s²], b [1/s], d) of a soft constraint: reference stiffness and damping, impedance dmax.
 
-    MuJoCo's soft constraint with impedance d = solimp[1] (dmax), time constant τ = max(solref[0], 2h) and
-    damping ratio ζ = solref[1] has reference dynamics k = 1/(d² τ² ζ²), b = 2/(d τ) (a negative solref gives
-    k = −solref[0], b = −solref[1] directly), and behaves like a spring-damper d·k, d·b acting against the
-    reduced load (1−d)·g. A penalty spring cannot match both its frequency and its resting depth; worldsim keeps
-    MuJoCo's effective damping d·b and uses ``stiffen``·d·k for the stiffness: 10 for contacts (3.2× MuJoCo's
-    effective frequency, resting penetration g/(10 d k) = 0.37 mm for MuJoCo's defaults) and 1 for joint limits
-    (MuJoCo's own limit dynamics, which matters when a model starts outside a limit, as gymnasium's ant does).
-    Both are capped for explicit integration at step h: stiffness ≤ 1/h², damping ≤ 1/h.
+    τ = max(solref[0], 2h) as MuJoCo's refsafe; a negative solref gives k = −solref[0], b = −solref[1].
     """
     d = float(np.clip(solimp[1], 1e-4, 0.9999))
     if solref[0] > 0:
         tau = max(float(solref[0]), 2.0 * h)
-        k_mj = 1.0 / (d * d * tau * tau * float(solref[1]) ** 2)
-        b_mj = 2.0 / (d * tau)
-    else:
-        k_mj, b_mj = -float(solref[0]), -float(solref[1])
-    return min(stiffen * d * k_mj, 1.0 / h**2), min(b_mj * d, 1.0 / h)
+        return 1.0 / (d * d * tau * tau * float(solref[1]) ** 2), 2.0 / (d * tau), d
+    return -float(solref[0]), -float(solref[1]), d
+
+
+def solref_to_spring(solref, solimp, h: float) -> tuple[float, float]:
+    """worldsim's contact (stiffness [1/s²], damping [1/s]) per unit effective mass for MuJoCo's solref/solimp.
+
+    MuJoCo's soft constraint (see :func:`mujoco_reference_dynamics`) behaves like a spring-damper d·k, d·b acting
+    against the reduced load (1−d)·g. A penalty spring cannot match both its frequency and its resting depth:
+    worldsim keeps MuJoCo's effective damping d·b and stiffens the spring tenfold, 10·d·k (3.2× MuJoCo's effective
+    frequency; resting penetration g/(10 d k) = 0.37 mm with MuJoCo's defaults). Both are capped for explicit
+    integration at step h: stiffness ≤ 1/h², damping ≤ 1/h.
+    """
+    k_mj, b_mj, d = mujoco_reference_dynamics(solref, solimp, h)
+    return min(10.0 * d * k_mj, 1.0 / h**2), min(b_mj * d, 1.0 / h)
 
 
 def _uniform(values: np.ndarray, owners: list[str], attribute: str):
@@ -345,11 +357,5 @@ def soft_constraint_defaults(mjm: mujoco.MjModel, pairs: list, h: float) -> dict
         names = [_name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g, "geom") for g in geoms]
         solref = _uniform(mjm.geom_solref[geoms], names, "solref")
         solimp = _uniform(mjm.geom_solimp[geoms], names, "solimp")
-        out["contact_stiffness"], out["contact_damping"] = solref_to_spring(solref, solimp, h, stiffen=10.0)
-    limited = [j for j in range(mjm.njnt) if mjm.jnt_limited[j]]
-    if limited:
-        names = [_name(mjm, mujoco.mjtObj.mjOBJ_JOINT, j, "joint") for j in limited]
-        solref = _uniform(mjm.jnt_solref[limited], names, "solreflimit")
-        solimp = _uniform(mjm.jnt_solimp[limited], names, "solimplimit")
-        out["joint_limit_stiffness"], out["joint_limit_damping"] = solref_to_spring(solref, solimp, h, stiffen=1.0)
+        out["contact_stiffness"], out["contact_damping"] = solref_to_spring(solref, solimp, h)
     return out

@@ -52,6 +52,8 @@ class Model:
         self.qpos0 = torch.zeros(0)
         self._params: dict[str, torch.Tensor] = {}
         self.nslot = 0
+        self.has_limits = False
+        self.integrator = "Euler"
         self.flags: dict[str, int] = {}
         self._workspaces: dict = {}
 

@@ -61,15 +61,6 @@ PARAM_SPECS: dict[str, ParamSpec] = {
             "approach-velocity gate of the damping",
         ),
         ParamSpec(
-            "joint_limit_stiffness",
-            (),
-            "1/s²",
-            "joint-limit stiffness per unit effective joint inertia (1/dof_invweight0)",
-        ),
-        ParamSpec(
-            "joint_limit_damping", (), "1/s", "joint-limit damping per unit effective inertia, moving outwards only"
-        ),
-        ParamSpec(
             "joint_limit_smoothing",
             (),
             "rad or m",
@@ -87,9 +78,6 @@ CONTACT_DEFAULTS = {
     "contact_vel_smoothing": 0.05,
 }
 
-#: Defaults of the joint-limit model; stiffness and damping likewise come from the joints' solreflimit/solimplimit.
-JOINT_LIMIT_DEFAULTS = {
-    "joint_limit_stiffness": 2.5e4,
-    "joint_limit_damping": 100.0,
-    "joint_limit_smoothing": 1e-3,
-}
+#: Default of the joint-limit smoothing (the limits' stiffness, damping and impedance are MuJoCo's, per joint,
+#: from solreflimit/solimplimit; see dynamics.joint_limit_force).
+JOINT_LIMIT_DEFAULTS = {"joint_limit_smoothing": 1e-3}
