@@ -3,10 +3,21 @@
 Public API: :func:`load_mjcf`, :class:`Model`, :class:`Simulator`, :func:`rollout`, ``PARAM_SPECS``.
 """
 
+from .builder import ModelBuilder
 from .mjcf import MJCFError, from_mjmodel, load_mjcf
 from .model import Model
 from .params import CONTACT_DEFAULTS, PARAM_SPECS
 from .rollout import rollout
 from .simulator import Simulator
 
-__all__ = ["CONTACT_DEFAULTS", "MJCFError", "Model", "PARAM_SPECS", "Simulator", "from_mjmodel", "load_mjcf", "rollout"]
+__all__ = [
+    "CONTACT_DEFAULTS",
+    "MJCFError",
+    "Model",
+    "ModelBuilder",
+    "PARAM_SPECS",
+    "Simulator",
+    "from_mjmodel",
+    "load_mjcf",
+    "rollout",
+]

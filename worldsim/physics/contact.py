@@ -25,8 +25,9 @@ Collision table (A vs B; ✓ exact, ≈ approximate):
     plane-sphere ✓, plane-capsule ✓ (both end caps), plane-box ✓ (8 corners), plane-cylinder ✓ (per cap the
     rim point nearest the plane, plus 3 fixed rim points), sphere-sphere ✓, sphere-capsule ✓,
     capsule-capsule ✓ (closest points of the segments), sphere-box ✓, capsule-box ≈ (the two end caps only),
-    box-box ≈ (each box's corners against the other box; no edge-edge). Cylinder against anything but a plane
-    raises MJCFError when the pair can collide. Pairs follow MuJoCo's filters, including <exclude>, and the
+    box-box ≈ (each box's corners against the other box; no edge-edge), sphere-cylinder ✓, capsule-cylinder ≈
+    (end caps), cylinder-box and cylinder-cylinder ≈ (rim points and corners against the other shape). Pairs
+    follow MuJoCo's filters, including <exclude>, and the
     contact starts at the pair's margin (the sum of the geom margins), as in MuJoCo.
 """
 
@@ -44,6 +45,7 @@ SLOT_SPHERE = wp.constant(1)  # A sphere, B point-sphere feature
 SLOT_CAPSULE = wp.constant(2)  # A capsule (segment), B point-sphere feature
 SLOT_BOX = wp.constant(3)  # A box, B point-sphere feature
 SLOT_SEGMENTS = wp.constant(4)  # A capsule, B capsule: closest points of the two segments
+SLOT_CYLINDER = wp.constant(5)  # A cylinder, B point-sphere feature
 
 
 # friction combination per slot
@@ -103,24 +105,25 @@ def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> di
             # order so that type(ga) <= type(gb): plane < sphere < capsule < box
             ga, gb = (g1, g2) if mjm.geom_type[g1] <= mjm.geom_type[g2] else (g2, g1)
             ta, tb = int(mjm.geom_type[ga]), int(mjm.geom_type[gb])
-            if tb == _CYLINDER and ta != _PLANE or ta == _CYLINDER:
-                raise _pair_error(mjm, g1, g2)
             if ta == _PLANE:
                 if tb == _PLANE:
                     continue  # MuJoCo does not collide plane with plane either
                 add(ga, gb, int(SLOT_PLANE), _NFEATURE[tb])
             elif ta == _SPHERE:
+                kind = {_SPHERE: SLOT_SPHERE, _CAPSULE: SLOT_CAPSULE, _CYLINDER: SLOT_CYLINDER, _BOX: SLOT_BOX}[tb]
                 if tb == _SPHERE:
-                    add(ga, gb, int(SLOT_SPHERE), 1)
-                elif tb == _CAPSULE:
-                    add(gb, ga, int(SLOT_CAPSULE), 1)  # capsule shape A, sphere feature B
+                    add(ga, gb, int(kind), 1)
                 else:
-                    add(gb, ga, int(SLOT_BOX), 1)  # box shape A, sphere feature B
+                    add(gb, ga, int(kind), 1)  # the other shape is A, the sphere centre the feature
             elif ta == _CAPSULE:
                 if tb == _CAPSULE:
                     add(ga, gb, int(SLOT_SEGMENTS), 1)
                 else:
-                    add(gb, ga, int(SLOT_BOX), 2)  # box shape A, capsule end caps B
+                    add(gb, ga, int(SLOT_CYLINDER if tb == _CYLINDER else SLOT_BOX), 2)  # capsule end caps
+            elif ta == _CYLINDER:
+                # rim features of the cylinder against the other shape, and the other's features against it
+                add(gb, ga, int(SLOT_CYLINDER if tb == _CYLINDER else SLOT_BOX), _NFEATURE[_CYLINDER])
+                add(ga, gb, int(SLOT_CYLINDER), _NFEATURE[tb])
             else:  # box-box: corners of each against the other
                 add(ga, gb, int(SLOT_BOX), 8)
                 add(gb, ga, int(SLOT_BOX), 8)
@@ -128,17 +131,6 @@ def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> di
     out = {k: np.array(v) for k, v in out.items()}
     out["pairs"] = pairs
     return out
-
-
-def _pair_error(mjm: mujoco.MjModel, g1: int, g2: int) -> ValueError:
-    from .mjcf import MJCFError, _name
-
-    a = _name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g1, "geom")
-    b = _name(mjm, mujoco.mjtObj.mjOBJ_GEOM, g2, "geom")
-    return MJCFError(
-        f"{a} and {b} can collide (contype/conaffinity), but cylinder contact is only supported against planes; "
-        "exclude the pair or change contype/conaffinity"
-    )
 
 
 @wp.func
@@ -264,6 +256,37 @@ def point_box(p: wp.vec3, box_pos: wp.vec3, box_rot: wp.quat, size: wp.vec3):
 
 
 @wp.func
+def point_cylinder(p: wp.vec3, cyl_pos: wp.vec3, cyl_rot: wp.quat, size: wp.vec3):
+    """(signed distance, outward normal, surface point) of world point ``p`` relative to a cylinder (local z axis,
+    radius size[0], half-height size[1])."""
+    lp = wp.quat_rotate_inv(cyl_rot, p - cyl_pos)
+    radial = wp.vec3(lp[0], lp[1], 0.0)
+    rl = wp.sqrt(wp.dot(radial, radial) + 1.0e-12)
+    rdir = radial / rl
+    r = size[0]
+    hz = size[1]
+    dist = 0.0
+    nl = wp.vec3(0.0, 0.0, 1.0)
+    q = lp
+    if rl <= r and wp.abs(lp[2]) <= hz:  # inside: nearest of side and caps
+        d_side = r - rl
+        d_cap = hz - wp.abs(lp[2])
+        if d_side < d_cap:
+            nl = rdir
+            dist = -d_side
+        else:
+            nl = wp.vec3(0.0, 0.0, wp.sign(lp[2]))
+            dist = -d_cap
+        q = lp - dist * nl
+    else:
+        q = wp.vec3(rdir[0] * wp.min(rl, r), rdir[1] * wp.min(rl, r), wp.clamp(lp[2], -hz, hz))
+        d = lp - q
+        dist = wp.sqrt(wp.dot(d, d) + 1.0e-12)
+        nl = d / dist
+    return dist, wp.quat_rotate(cyl_rot, nl), cyl_pos + wp.quat_rotate(cyl_rot, q)
+
+
+@wp.func
 def slot_geometry(
     kind: int,
     sub: int,
@@ -286,7 +309,12 @@ def slot_geometry(
         p = cylinder_rim_point(pos_b, rot_b, size_b, sub, -n)
         phi = wp.dot(n, p - pos_a)
         return phi, n, p - n * (0.5 * phi)
-    cb, rb = geom_feature(type_b, pos_b, rot_b, size_b, sub)
+    cb = pos_b
+    rb = 0.0
+    if type_b == 5:  # cylinder features: rim points, the first of each cap the one nearest A
+        cb = cylinder_rim_point(pos_b, rot_b, size_b, sub, pos_a - pos_b)
+    else:
+        cb, rb = geom_feature(type_b, pos_b, rot_b, size_b, sub)
     if kind == SLOT_PLANE:
         n = wp.quat_rotate(rot_a, wp.vec3(0.0, 0.0, 1.0))
         phi = wp.dot(n, cb - pos_a) - rb
@@ -297,6 +325,10 @@ def slot_geometry(
         h = wp.quat_rotate(rot_a, wp.vec3(0.0, 0.0, size_a[1]))
         ca = closest_on_segment(pos_a - h, pos_a + h, cb)
         return sphere_sphere(ca, size_a[0], cb, rb)
+    if kind == SLOT_CYLINDER:
+        dist, n, surf = point_cylinder(cb, pos_a, rot_a, size_a)
+        phi = dist - rb
+        return phi, n, surf + n * (0.5 * phi + 0.5 * rb)
     # SLOT_BOX: sphere feature of B against box A
     dist, n, surf = point_box(cb, pos_a, rot_a, size_a)
     phi = dist - rb
