@@ -135,8 +135,9 @@ def build_contact_slots(mjm: mujoco.MjModel, *, filterparent: bool = True) -> di
 
 @wp.func
 def cylinder_rim_point(pos: wp.vec3, rot: wp.quat, size: wp.vec3, sub: int, towards: wp.vec3):
-    """Rim feature ``sub`` (0-7) of a cylinder: per cap (sub // 4), the rim point furthest along ``towards``
-    (k = 0), or a fixed rim point at 0°, 120°, 240° (k = 1, 2, 3)."""
+    """Feature ``sub`` (0-7) of a cylinder on cap sub // 4: k = 0 is the rim point furthest along ``towards``
+    (moving continuously onto the cap face when ``towards`` is nearly along the axis, where the rim direction is
+    undefined); k = 1, 2, 3 are fixed rim points at 0°, 120°, 240°."""
     cap = 1.0
     if sub >= 4:
         cap = -1.0
@@ -144,9 +145,10 @@ def cylinder_rim_point(pos: wp.vec3, rot: wp.quat, size: wp.vec3, sub: int, towa
     local = wp.vec3(0.0)
     if k == 0:
         t = wp.quat_rotate_inv(rot, towards)
+        t = t / wp.sqrt(wp.dot(t, t) + 1.0e-12)
         radial = wp.vec3(t[0], t[1], 0.0)
-        rl = wp.sqrt(wp.dot(radial, radial) + 1.0e-12)
-        local = radial * (size[0] / rl)
+        rl = wp.sqrt(wp.dot(radial, radial))
+        local = radial * (size[0] / wp.max(rl, 0.25))
     else:
         ang = float(k - 1) * 2.0943951023931953
         local = wp.vec3(size[0] * wp.cos(ang), size[0] * wp.sin(ang), 0.0)
