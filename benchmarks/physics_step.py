@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium
 import mujoco
 import mujoco.rollout
 import numpy as np
@@ -45,7 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark the ch
 import worldsim  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-SCENES = ("chain", "balls")
+GYM_ASSETS = Path(gymnasium.__file__).resolve().parent / "envs" / "mujoco" / "assets"
+GYM_SCENES = ("inverted_pendulum", "half_cheetah", "ant")  # gymnasium's MuJoCo models
+SCENES = ("chain", "balls", *GYM_SCENES)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -151,7 +154,7 @@ def bench_worldsim_grad(model, qpos0: torch.Tensor, qvel0: torch.Tensor, ctrl: t
 
 
 def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) -> dict:
-    path = ASSETS / f"{scene}.xml"
+    path = (GYM_ASSETS if scene in GYM_SCENES else ASSETS) / f"{scene}.xml"
     n, steps = args.num_worlds, args.steps
     mjm = mujoco.MjModel.from_xml_path(str(path))
     model = worldsim.load_mjcf(path, num_worlds=n, device=args.device)
@@ -188,7 +191,7 @@ def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) ->
 
 def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     cols = [
-        ("scene", 7, lambda r: r["scene"]),
+        ("scene", 17, lambda r: r["scene"]),
         ("N", 6, lambda r: f"{r['n']}"),
         ("steps", 6, lambda r: f"{r['steps']}"),
         ("mujoco steps/s", 15, lambda r: f"{r['mujoco']:,.0f}"),

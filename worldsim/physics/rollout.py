@@ -14,7 +14,7 @@ import warp as wp
 from .checks import as_state_tensor
 from .model import Model
 from .params import PARAM_SPECS
-from .step import PARAM_DTYPES, StepWorkspace, launch_step, params_to_warp
+from .step import PARAM_DTYPES, ParallelStep, StepWorkspace, launch_step, params_to_warp
 
 PARAM_NAMES = tuple(PARAM_SPECS)
 
@@ -106,10 +106,10 @@ class _Rollout(torch.autograd.Function):
         qvel = torch.empty(horizon, model.num_worlds, model.nv, device=model.device)
         buf.tq_in.copy_(qpos0)
         buf.tv_in.copy_(qvel0)
+        step = ParallelStep(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_in, buf.v_in)
         for t in range(horizon):
             buf.tu.copy_(ctrl[t])
-            for _ in range(model.substeps):
-                launch_step(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_in, buf.v_in, h)
+            step(h, model.substeps)
             qpos[t] = buf.tq_in
             qvel[t] = buf.tv_in
         ctx.model = model

@@ -8,7 +8,7 @@ import warp as wp
 
 from .checks import as_state_tensor
 from .model import Model
-from .step import StepWorkspace, launch_step, params_to_warp
+from .step import ParallelStep, StepWorkspace, params_to_warp
 
 
 class Simulator:
@@ -17,6 +17,8 @@ class Simulator:
     ``qpos`` [N, nq] and ``qvel`` [N, nv] are torch tensors that share memory with the simulator's Warp
     state (no copies on CPU or CUDA): they always show the current state, and writing to them changes it.
     Parameters are read from ``model.get_params()`` at every step, so ``model.set_params`` takes effect at once.
+    On CPU the worlds are split over ``num_threads`` threads (default: ``WORLDSIM_NUM_THREADS`` or every core,
+    at most one per 16 worlds).
 
     Example::
 
@@ -27,7 +29,7 @@ class Simulator:
         print(sim.qpos)
     """
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, *, num_threads: int | None = None):
         self.model = model
         dev = model.wp_device
         n = model.num_worlds
@@ -38,6 +40,11 @@ class Simulator:
         self.qvel = wp.to_torch(self._qvel)[:, : model.nv]
         self.ctrl = wp.to_torch(self._ctrl)[:, : model.nu]
         self._ws = StepWorkspace(model)
+        # the parameter tensors are persistent (set_params copies into them), so their views are made once
+        self._step = ParallelStep(
+            model, self._ws, params_to_warp(model.get_params()), self._qpos, self._qvel, self._ctrl, self._qpos,
+            self._qvel, num_threads,
+        )  # fmt: skip
         self.time = torch.zeros(n, dtype=torch.float64)
         self.reset()
 
@@ -67,10 +74,7 @@ class Simulator:
         m = self.model
         if ctrl is not None:
             self.ctrl.copy_(as_state_tensor("ctrl", ctrl, (m.num_worlds, m.nu), m.device))
-        params = params_to_warp(m.get_params())
-        h = m.timestep / m.substeps
-        for _ in range(m.substeps):
-            launch_step(m, self._ws, params, self._qpos, self._qvel, self._ctrl, self._qpos, self._qvel, h)
+        self._step(m.timestep / m.substeps, m.substeps)
         self.time += m.timestep
 
     def _world_index(self, worlds) -> torch.Tensor:

@@ -9,6 +9,9 @@ intermediate array, allocated once per model and reused by every step.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import warp as wp
 
 from .contact import eval_contact_forces
@@ -89,6 +92,14 @@ class Workspace:
             if a.grad is not None:
                 a.grad.zero_()
 
+    def view(self, start: int, end: int) -> Workspace:
+        """The same workspace restricted to worlds [start, end) (views, no copies)."""
+        out = object.__new__(Workspace)
+        out.arrays = {k: a[start:end] for k, a in self.arrays.items()}
+        for k, v in out.arrays.items():
+            setattr(out, k, v)
+        return out
+
 
 class StepWorkspace:
     """Everything one step needs: a :class:`Workspace` per force evaluation (1 for Euler, 4 for RK4) and the RK4
@@ -112,6 +123,79 @@ class StepWorkspace:
             if a.grad is not None:
                 a.grad.zero_()
 
+    def view(self, start: int, end: int) -> StepWorkspace:
+        """The same workspace restricted to worlds [start, end) (views, no copies)."""
+        out = object.__new__(StepWorkspace)
+        out.stages = [ws.view(start, end) for ws in self.stages]
+        out.rk_qpos = [a[start:end] for a in self.rk_qpos]
+        out.rk_qvel = [a[start:end] for a in self.rk_qvel]
+        out.rk_vel = [a[start:end] for a in self.rk_vel]
+        return out
+
+
+def default_num_threads(model: Model) -> int:
+    """CPU threads used to step a model: ``WORLDSIM_NUM_THREADS`` or all cores, at most one per 16 worlds; 1 on
+    CUDA (one launch already covers every world)."""
+    if model.device.type != "cpu":
+        return 1
+    wanted = int(os.environ.get("WORLDSIM_NUM_THREADS", os.cpu_count() or 1))
+    return max(1, min(wanted, model.num_worlds // 16))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+class ParallelStep:
+    """One simulation step over all worlds, split into contiguous chunks of worlds stepped in parallel threads.
+
+    Worlds never interact, so each chunk runs the whole launch sequence of :func:`launch_step` on views of the
+    arrays; Warp's CPU kernels release the GIL, so the chunks use separate cores. Views are made once here, so a
+    step costs no allocations. Not for taped (gradient) steps.
+    """
+
+    def __init__(self, model: Model, sws: StepWorkspace, params: dict, qpos_in, qvel_in, ctrl, qpos_out, qvel_out,
+                 num_threads: int | None = None):  # fmt: skip
+        self.model = model
+        n = model.num_worlds
+        k = default_num_threads(model) if num_threads is None else max(1, min(int(num_threads), n))
+        bounds = [(i * n // k, (i + 1) * n // k) for i in range(k)]
+        if k == 1:
+            self.jobs = [(sws, params, qpos_in, qvel_in, ctrl, qpos_out, qvel_out)]
+        else:
+            self.jobs = [
+                (sws.view(a, b), {name: p[a:b] for name, p in params.items()}, qpos_in[a:b], qvel_in[a:b], ctrl[a:b],
+                 qpos_out[a:b], qvel_out[a:b])
+                for a, b in bounds
+            ]  # fmt: skip
+        if k > 1 and k not in _POOLS:
+            _POOLS[k] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="worldsim-step")
+        self.pool = _POOLS.get(k) if k > 1 else None
+        self._cmds: dict[float, list[list]] = {}
+
+    def _commands(self, h: float) -> list[list]:
+        """Per chunk, the step's launches recorded once with their arguments packed (``wp.Launch``)."""
+        if h not in self._cmds:
+            chunks = []
+            for job in self.jobs:
+                rec: list = []
+                launch_step(self.model, *job, h, rec)
+                chunks.append(rec)
+            self._cmds[h] = chunks
+        return self._cmds[h]
+
+    def __call__(self, h: float, substeps: int = 1) -> None:
+        def run(cmds):
+            for _ in range(substeps):
+                for cmd in cmds:
+                    cmd()
+
+        chunks = self._commands(h)
+        if self.pool is None:
+            run(chunks[0])
+            return
+        for future in [self.pool.submit(run, cmds) for cmds in chunks]:
+            future.result()
+
 
 def launch_step(
     model: Model,
@@ -123,16 +207,18 @@ def launch_step(
     qpos_out: wp.array,
     qvel_out: wp.array,
     h: float,
+    rec: list | None = None,
 ) -> None:
     """Advance all worlds by ``h`` seconds with the model's integrator: (qpos_in, qvel_in, ctrl) → (qpos_out,
     qvel_out). The outputs may alias the inputs when no tape is recording."""
-    c, dev, n = model.const, model.wp_device, model.num_worlds
+    c, dev, n = model.const, model.wp_device, qpos_in.shape[0]
     jnt = (model.nv, model.njnt, _opt(c, "jnt_type", wp.int32, dev), _opt(c, "jnt_qposadr", wp.int32, dev),
            _opt(c, "jnt_dofadr", wp.int32, dev))  # fmt: skip
     if model.integrator != "RK4":
         ws = sws.stages[0]
-        launch_forward(model, ws, params, qpos_in, qvel_in, ctrl, h, h if model.flags["eulerdamp"] else 0.0)
-        wp.launch(
+        launch_forward(model, ws, params, qpos_in, qvel_in, ctrl, h, h if model.flags["eulerdamp"] else 0.0, rec)
+        _launch(
+            rec,
             integrate_euler,
             dim=n,
             inputs=[qpos_in, qvel_in, ws.qacc, h, *jnt],
@@ -144,7 +230,7 @@ def launch_step(
     # the step ends with the B-weighted combination of all four stages
     qs, vs = [qpos_in, *sws.rk_qpos], [qvel_in, *sws.rk_qvel]
     for i in range(4):
-        launch_forward(model, sws.stages[i], params, qs[i], vs[i], ctrl, h, 0.0)
+        launch_forward(model, sws.stages[i], params, qs[i], vs[i], ctrl, h, 0.0, rec)
         if i < 3:
             vels, accs = [vs[i]] * 4, [sws.stages[i].qacc] * 4
             weights = wp.vec4(RK4_A[i][i], 0.0, 0.0, 0.0)
@@ -153,8 +239,13 @@ def launch_step(
             vels, accs = vs, [ws.qacc for ws in sws.stages]
             weights = wp.vec4(*RK4_B)
             outputs = [sws.rk_vel[3], qpos_out, qvel_out]
-        wp.launch(
-            integrate_rk, dim=n, inputs=[qpos_in, qvel_in, *vels, *accs, weights, h, *jnt], outputs=outputs, device=dev
+        _launch(
+            rec,
+            integrate_rk,
+            dim=n,
+            inputs=[qpos_in, qvel_in, *vels, *accs, weights, h, *jnt],
+            outputs=outputs,
+            device=dev,
         )
 
 
@@ -167,11 +258,13 @@ def launch_forward(
     ctrl: wp.array,
     h: float,
     implicit_damping_dt: float,
+    rec: list | None = None,
 ) -> None:
     """Accelerations ``ws.qacc`` of all worlds at (qpos, qvel, ctrl): kinematics, contacts, dynamics."""
-    c, dev, n = model.const, model.wp_device, model.num_worlds
+    c, dev, n = model.const, model.wp_device, qpos.shape[0]
     qpos_in, qvel_in = qpos, qvel
-    wp.launch(
+    _launch(
+        rec,
         eval_kinematics,
         dim=n,
         inputs=[
@@ -184,9 +277,10 @@ def launch_forward(
         outputs=[ws.frame_pos, ws.frame_quat, ws.frame_vel, ws.xpos, ws.xquat, ws.xipos, ws.cdof, ws.cdof_dot, ws.cvel],
         device=dev,
     )  # fmt: skip
-    ws.cfrc_ext.zero_()
+    _run(rec, ws.cfrc_ext.zero_)
     if model.ngeom:
-        wp.launch(
+        _launch(
+            rec,
             eval_geom_poses,
             dim=(n, model.ngeom),
             inputs=[ws.xpos, ws.xquat, c["geom_body"], c["geom_pos"], c["geom_quat"]],
@@ -194,7 +288,8 @@ def launch_forward(
             device=dev,
         )
     if model.nslot:
-        wp.launch(
+        _launch(
+            rec,
             eval_contact_forces,
             dim=(n, model.nslot),
             inputs=[
@@ -208,7 +303,8 @@ def launch_forward(
             outputs=[ws.cfrc_ext, ws.slot_gamma, ws.slot_point, ws.slot_normal],
             device=dev,
         )  # fmt: skip
-    wp.launch(
+    _launch(
+        rec,
         eval_dynamics,
         dim=n,
         inputs=[
@@ -236,6 +332,21 @@ def launch_forward(
         ],
         device=dev,
     )  # fmt: skip
+
+
+def _launch(rec: list | None, kernel, **kwargs) -> None:
+    """Launch now, or (with a recorder list) append a reusable ``wp.Launch`` whose arguments are packed once."""
+    if rec is None:
+        wp.launch(kernel, **kwargs)
+    else:
+        rec.append(wp.launch(kernel, **kwargs, record_cmd=True).launch)
+
+
+def _run(rec: list | None, fn) -> None:
+    if rec is None:
+        fn()
+    else:
+        rec.append(fn)
 
 
 _EMPTY: dict = {}
