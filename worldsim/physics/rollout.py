@@ -1,7 +1,8 @@
 """`rollout`: a differentiable multi-step simulation for torch users.
 
 Forward runs the fast in-place step (no tape). Backward walks the trajectory in reverse: for each step it
-re-runs that one step from the stored state on a ``wp.Tape`` and back-propagates through it. The returned
+re-runs that one step from the stored state and then its adjoint kernels (recorded once, like a ``wp.Tape`` that
+can run chunks of worlds in parallel threads). The returned
 trajectory doubles as the checkpoint store, so memory is the trajectory itself plus one step's intermediates,
 whatever the horizon (no tape over the whole rollout is ever kept).
 """
@@ -14,7 +15,7 @@ import warp as wp
 from .checks import as_state_tensor
 from .model import Model
 from .params import PARAM_SPECS
-from .step import PARAM_DTYPES, ParallelStep, StepWorkspace, launch_step, params_to_warp
+from .step import ParallelStep, StepWorkspace, param_to_warp, params_to_warp
 
 PARAM_NAMES = tuple(PARAM_SPECS)
 
@@ -123,43 +124,37 @@ class _Rollout(torch.autograd.Function):
         horizon = ctrl.shape[0]
         h = model.timestep / model.substeps
         ws, buf = _workspace(model, requires_grad=True)
-        ws_fwd, _ = _workspace(model, requires_grad=False)
         param_grads = [torch.zeros_like(p) for p in params]
         wparams = {
-            name: wp.from_torch(p.detach(), dtype=PARAM_DTYPES[name], grad=g)
-            for name, p, g in zip(PARAM_NAMES, params, param_grads, strict=True)
+            name: param_to_warp(name, p, grad=g) for name, p, g in zip(PARAM_NAMES, params, param_grads, strict=True)
         }
+        # forward and adjoint launches recorded once, run per chunk of worlds in parallel
+        step = ParallelStep(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_out, buf.v_out, adjoint=True)
         grad_ctrl = torch.zeros_like(ctrl)
         adj_q = torch.zeros_like(qpos0)
         adj_v = torch.zeros_like(qvel0)
-        zeros_q = torch.zeros_like(qpos[0])
         for t in range(horizon - 1, -1, -1):
-            adj_q = adj_q + (grad_qpos[t] if grad_qpos is not None else zeros_q)
-            adj_v = adj_v + (grad_qvel[t] if grad_qvel is not None else 0.0)
-            q_start = qpos0 if t == 0 else qpos[t - 1]
-            v_start = qvel0 if t == 0 else qvel[t - 1]
-            # states at the start of each substep (recomputed without a tape)
-            starts = [(q_start, v_start)]
-            if model.substeps > 1:
-                buf.tq_in.copy_(q_start)
-                buf.tv_in.copy_(v_start)
-                buf.tu.copy_(ctrl[t])
-                for _ in range(model.substeps - 1):
-                    launch_step(model, ws_fwd, wparams, buf.q_in, buf.v_in, buf.u, buf.q_in, buf.v_in, h)
-                    starts.append((buf.tq_in.clone(), buf.tv_in.clone()))
+            if grad_qpos is not None:
+                adj_q = adj_q + grad_qpos[t]
+            if grad_qvel is not None:
+                adj_v = adj_v + grad_qvel[t]
+            buf.tu.copy_(ctrl[t])
+            # states at the start of each substep, recomputed forward
+            starts = [(qpos0, qvel0) if t == 0 else (qpos[t - 1], qvel[t - 1])]
+            for _ in range(model.substeps - 1):
+                buf.tq_in.copy_(starts[-1][0])
+                buf.tv_in.copy_(starts[-1][1])
+                step(h)
+                starts.append((buf.tq_out.clone(), buf.tv_out.clone()))
             for q_s, v_s in reversed(starts):
                 buf.tq_in.copy_(q_s)
                 buf.tv_in.copy_(v_s)
-                buf.tu.copy_(ctrl[t])
                 for g in (buf.gq_in, buf.gv_in, buf.gu):
                     g.zero_()
-                ws.zero_grad()
-                tape = wp.Tape()
-                with tape:
-                    launch_step(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_out, buf.v_out, h)
+                ws.zero_accumulated_grad()
                 buf.gq_out.copy_(adj_q)
                 buf.gv_out.copy_(adj_v)
-                tape.backward()
+                step.forward_backward(h)
                 adj_q = buf.gq_in.clone()
                 adj_v = buf.gv_in.clone()
                 grad_ctrl[t] += buf.gu

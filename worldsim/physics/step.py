@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import torch
 import warp as wp
 
 from .contact import eval_contact_forces
@@ -25,13 +26,20 @@ from .params import PARAM_SPECS
 PARAM_DTYPES = {name: wp.vec3 if spec.shape[-1:] == (3,) else wp.float32 for name, spec in PARAM_SPECS.items()}
 
 
-def params_to_warp(params: dict, requires_grad: bool = False) -> dict[str, wp.array]:
-    """Zero-copy Warp views of contiguous float32 torch parameter tensors ``[N, ...]``."""
-    out = {}
-    for name, dtype in PARAM_DTYPES.items():
-        t = params[name]
-        out[name] = wp.from_torch(t.detach(), dtype=dtype, requires_grad=requires_grad)
-    return out
+def param_to_warp(name: str, t: torch.Tensor, grad: torch.Tensor | None = None) -> wp.array:
+    """Zero-copy Warp view of a contiguous float32 parameter tensor ``[N, ...]`` (with ``grad`` as its gradient).
+
+    An empty entry (``actuator_gear`` of a model without actuators, ...) becomes a never-read [N, 1] placeholder.
+    """
+    t = t.detach()
+    if t.numel() == 0:
+        return wp.zeros((t.shape[0], 1), dtype=wp.float32, device=str(t.device) if t.is_cuda else "cpu")
+    return wp.from_torch(t, dtype=PARAM_DTYPES[name], grad=grad)
+
+
+def params_to_warp(params: dict) -> dict[str, wp.array]:
+    """:func:`param_to_warp` of every entry of the parameter table."""
+    return {name: param_to_warp(name, params[name]) for name in PARAM_DTYPES}
 
 
 class Workspace:
@@ -92,6 +100,13 @@ class Workspace:
             if a.grad is not None:
                 a.grad.zero_()
 
+    def zero_accumulated_grad(self) -> None:
+        """Zero the gradients that a backward pass leaves behind. Every workspace array but ``cfrc_ext`` is stored
+        (written with ``=``) in each step, and Warp's adjoint of a store consumes (zeroes) that gradient; only the
+        purely accumulated ``cfrc_ext`` keeps one."""
+        if self.cfrc_ext.grad is not None:
+            self.cfrc_ext.grad.zero_()
+
     def view(self, start: int, end: int) -> Workspace:
         """The same workspace restricted to worlds [start, end) (views, no copies)."""
         out = object.__new__(Workspace)
@@ -123,6 +138,11 @@ class StepWorkspace:
             if a.grad is not None:
                 a.grad.zero_()
 
+    def zero_accumulated_grad(self) -> None:
+        """See :meth:`Workspace.zero_accumulated_grad` (the RK4 stage states are stored, so consumed)."""
+        for ws in self.stages:
+            ws.zero_accumulated_grad()
+
     def view(self, start: int, end: int) -> StepWorkspace:
         """The same workspace restricted to worlds [start, end) (views, no copies)."""
         out = object.__new__(StepWorkspace)
@@ -149,13 +169,15 @@ class ParallelStep:
     """One simulation step over all worlds, split into contiguous chunks of worlds stepped in parallel threads.
 
     Worlds never interact, so each chunk runs the whole launch sequence of :func:`launch_step` on views of the
-    arrays; Warp's CPU kernels release the GIL, so the chunks use separate cores. Views are made once here, so a
-    step costs no allocations. Not for taped (gradient) steps.
+    arrays; Warp's CPU kernels release the GIL, so the chunks use separate cores. Views and launches are made
+    once, so a step costs no allocations. With ``adjoint=True`` it also runs the step's adjoint
+    (:meth:`forward_backward`), in parallel too.
     """
 
     def __init__(self, model: Model, sws: StepWorkspace, params: dict, qpos_in, qvel_in, ctrl, qpos_out, qvel_out,
-                 num_threads: int | None = None):  # fmt: skip
+                 num_threads: int | None = None, adjoint: bool = False):  # fmt: skip
         self.model = model
+        self.adjoint = adjoint
         n = model.num_worlds
         k = default_num_threads(model) if num_threads is None else max(1, min(int(num_threads), n))
         bounds = [(i * n // k, (i + 1) * n // k) for i in range(k)]
@@ -170,31 +192,48 @@ class ParallelStep:
         if k > 1 and k not in _POOLS:
             _POOLS[k] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="worldsim-step")
         self.pool = _POOLS.get(k) if k > 1 else None
-        self._cmds: dict[float, list[list]] = {}
+        self._cmds: dict[float, list[Recorder]] = {}
 
-    def _commands(self, h: float) -> list[list]:
-        """Per chunk, the step's launches recorded once with their arguments packed (``wp.Launch``)."""
+    def _commands(self, h: float) -> list[Recorder]:
+        """Per chunk, the step's launches recorded once (see :class:`Recorder`)."""
         if h not in self._cmds:
             chunks = []
             for job in self.jobs:
-                rec: list = []
+                rec = Recorder(adjoint=self.adjoint)
                 launch_step(self.model, *job, h, rec)
                 chunks.append(rec)
             self._cmds[h] = chunks
         return self._cmds[h]
 
-    def __call__(self, h: float, substeps: int = 1) -> None:
-        def run(cmds):
-            for _ in range(substeps):
-                for cmd in cmds:
-                    cmd()
-
+    def _run_chunks(self, fn, h: float) -> None:
         chunks = self._commands(h)
         if self.pool is None:
-            run(chunks[0])
+            fn(chunks[0])
             return
-        for future in [self.pool.submit(run, cmds) for cmds in chunks]:
+        for future in [self.pool.submit(fn, rec) for rec in chunks]:
             future.result()
+
+    def __call__(self, h: float, substeps: int = 1) -> None:
+        """Step every world ``substeps`` times by ``h`` [s]."""
+
+        def run(rec):
+            for _ in range(substeps):
+                for cmd in rec.forward:
+                    cmd()
+
+        self._run_chunks(run, h)
+
+    def forward_backward(self, h: float) -> None:
+        """One step by ``h`` and its adjoint: the gradients set on the outputs' ``.grad`` flow into the inputs',
+        the parameters' and the workspace's ``.grad`` (requires ``adjoint=True`` and arrays with gradients)."""
+
+        def run(rec):
+            for cmd in rec.forward:
+                cmd()
+            for cmd in reversed(rec.backward):
+                cmd()
+
+        self._run_chunks(run, h)
 
 
 def launch_step(
@@ -207,7 +246,7 @@ def launch_step(
     qpos_out: wp.array,
     qvel_out: wp.array,
     h: float,
-    rec: list | None = None,
+    rec: Recorder | None = None,
 ) -> None:
     """Advance all worlds by ``h`` seconds with the model's integrator: (qpos_in, qvel_in, ctrl) → (qpos_out,
     qvel_out). The outputs may alias the inputs when no tape is recording."""
@@ -258,7 +297,7 @@ def launch_forward(
     ctrl: wp.array,
     h: float,
     implicit_damping_dt: float,
-    rec: list | None = None,
+    rec: Recorder | None = None,
 ) -> None:
     """Accelerations ``ws.qacc`` of all worlds at (qpos, qvel, ctrl): kinematics, contacts, dynamics."""
     c, dev, n = model.const, model.wp_device, qpos.shape[0]
@@ -334,19 +373,47 @@ def launch_forward(
     )  # fmt: skip
 
 
-def _launch(rec: list | None, kernel, **kwargs) -> None:
-    """Launch now, or (with a recorder list) append a reusable ``wp.Launch`` whose arguments are packed once."""
+class Recorder:
+    """Collects a step's launches as reusable ``wp.Launch`` objects (arguments packed once), and with
+    ``adjoint=True`` also each launch's adjoint, so a step can be re-run and back-propagated without ``wp.Tape``
+    (whose recording is global and so cannot run in several threads)."""
+
+    def __init__(self, adjoint: bool = False):
+        self.adjoint = adjoint
+        self.forward: list = []
+        self.backward: list = []  # in execution order; run reversed
+
+    def launch(self, kernel, *, dim, inputs, outputs, device) -> None:
+        self.forward.append(wp.launch(kernel, dim=dim, inputs=inputs, outputs=outputs, device=device,
+                                      record_cmd=True).launch)  # fmt: skip
+        if self.adjoint:
+
+            def grad_of(a):
+                return a.grad if isinstance(a, wp.array) else None
+
+            cmd = wp.launch(
+                kernel, dim=dim, inputs=inputs, outputs=outputs, adj_inputs=[grad_of(a) for a in inputs],
+                adj_outputs=[grad_of(a) for a in outputs], adjoint=True, device=device, record_cmd=True,
+            )  # fmt: skip
+            self.backward.append(cmd.launch)
+
+    def call(self, fn) -> None:
+        self.forward.append(fn)
+
+
+def _launch(rec: Recorder | None, kernel, **kwargs) -> None:
+    """Launch now, or record the launch (see :class:`Recorder`)."""
     if rec is None:
         wp.launch(kernel, **kwargs)
     else:
-        rec.append(wp.launch(kernel, **kwargs, record_cmd=True).launch)
+        rec.launch(kernel, **kwargs)
 
 
-def _run(rec: list | None, fn) -> None:
+def _run(rec: Recorder | None, fn) -> None:
     if rec is None:
         fn()
     else:
-        rec.append(fn)
+        rec.call(fn)
 
 
 _EMPTY: dict = {}
