@@ -220,7 +220,7 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     )
     print(
         f"MuJoCo: mujoco.rollout.Rollout(nthread={args.threads}), mjSTATE_FULLPHYSICS states. "
-        f"worldsim: Simulator.step on {args.device!r} (on CPU the worlds are split over WORLDSIM_NUM_THREADS or all cores); "
+        f"worldsim: Simulator.step on {args.device!r} (CPU: worlds split over all cores or WORLDSIM_NUM_THREADS); "
         f"fwd+bwd = worldsim.rollout over 'T grad' steps + qpos.sum().backward()."
     )
     for r in rows:
