@@ -21,6 +21,7 @@ from .physics import (  # noqa: E402
     from_mjmodel,
     load_mjcf,
     rollout,
+    smoothed_rollout,
 )
 
 __version__ = "0.1.0"
@@ -35,4 +36,5 @@ __all__ = [
     "from_mjmodel",
     "load_mjcf",
     "rollout",
+    "smoothed_rollout",
 ]

@@ -9,6 +9,7 @@ from .model import Model
 from .params import CONTACT_DEFAULTS, PARAM_SPECS
 from .rollout import rollout
 from .simulator import Simulator
+from .smoothing import smoothed_rollout
 
 __all__ = [
     "CONTACT_DEFAULTS",
@@ -20,4 +21,5 @@ __all__ = [
     "from_mjmodel",
     "load_mjcf",
     "rollout",
+    "smoothed_rollout",
 ]

@@ -26,6 +26,9 @@ def rollout(
     qvel0: torch.Tensor,
     ctrl: torch.Tensor,
     params: dict[str, torch.Tensor] | None = None,
+    *,
+    grad_clip: float | None = None,
+    grad_window: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Simulate T steps of all N worlds and return the states after each step.
 
@@ -42,10 +45,21 @@ def rollout(
         Differentiable w.r.t. ``qpos0``, ``qvel0``, ``ctrl`` and every parameter tensor that requires grad
         (including the model's own when it was loaded with ``requires_grad=True``).
 
+    Gradient options for long horizons (they change only the backward pass, and make it a biased estimate):
+        grad_clip: clip, per world and after every step, the norm of the adjoint state (d loss / d (qpos, qvel))
+            to this value, so exploding sensitivities (chaotic contact sequences) cannot overflow.
+        grad_window: truncated back-propagation: the adjoint state is reset every ``grad_window`` steps
+            (counted from the end), so a loss term at step t reaches only the controls, states and parameter
+            uses of its own window; the initial state gets gradient only from the first window.
+
     Raises:
         ValueError: a wrong shape, a NaN/inf in any input, or an unknown parameter name.
     """
     n, dev = model.num_worlds, model.device
+    if grad_clip is not None and not grad_clip > 0:
+        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
+    if grad_window is not None and (not isinstance(grad_window, int) or grad_window < 1):
+        raise ValueError(f"grad_window must be a positive integer or None, got {grad_window!r}")
     if not isinstance(ctrl, torch.Tensor) or ctrl.ndim != 3:
         shape = list(ctrl.shape) if isinstance(ctrl, torch.Tensor) else type(ctrl).__name__
         raise ValueError(f"ctrl must be a tensor of shape [T, {n}, {model.nu}], got {shape}")
@@ -69,7 +83,7 @@ def rollout(
             raise ValueError(f"params[{name!r}] contains NaN or inf values")
         merged[name] = v
     plist = [merged[k].contiguous() for k in PARAM_NAMES]
-    return _Rollout.apply(model, qpos0, qvel0, ctrl, *plist)
+    return _Rollout.apply(model, (grad_clip, grad_window), qpos0, qvel0, ctrl, *plist)
 
 
 class _StepBuffers:
@@ -98,7 +112,7 @@ def _workspace(model: Model, requires_grad: bool) -> tuple[StepWorkspace, _StepB
 
 class _Rollout(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, model: Model, qpos0, qvel0, ctrl, *params):
+    def forward(ctx, model: Model, grad_options, qpos0, qvel0, ctrl, *params):
         horizon = ctrl.shape[0]
         ws, buf = _workspace(model, requires_grad=False)
         wparams = params_to_warp(dict(zip(PARAM_NAMES, params, strict=True)))
@@ -114,6 +128,7 @@ class _Rollout(torch.autograd.Function):
             qpos[t] = buf.tq_in
             qvel[t] = buf.tv_in
         ctx.model = model
+        ctx.grad_clip, ctx.grad_window = grad_options
         ctx.save_for_backward(qpos0, qvel0, ctrl, qpos, qvel, *params)
         return qpos, qvel
 
@@ -134,6 +149,9 @@ class _Rollout(torch.autograd.Function):
         adj_q = torch.zeros_like(qpos0)
         adj_v = torch.zeros_like(qvel0)
         for t in range(horizon - 1, -1, -1):
+            if ctx.grad_window is not None and (horizon - 1 - t) % ctx.grad_window == 0:
+                adj_q = torch.zeros_like(adj_q)  # truncation: a new window starts
+                adj_v = torch.zeros_like(adj_v)
             if grad_qpos is not None:
                 adj_q = adj_q + grad_qpos[t]
             if grad_qvel is not None:
@@ -158,4 +176,8 @@ class _Rollout(torch.autograd.Function):
                 adj_q = buf.gq_in.clone()
                 adj_v = buf.gv_in.clone()
                 grad_ctrl[t] += buf.gu
-        return (None, adj_q, adj_v, grad_ctrl, *param_grads)
+                if ctx.grad_clip is not None:
+                    norm = torch.sqrt(adj_q.square().sum(1, keepdim=True) + adj_v.square().sum(1, keepdim=True))
+                    scale = torch.clamp(ctx.grad_clip / (norm + 1e-30), max=1.0)
+                    adj_q, adj_v = adj_q * scale, adj_v * scale
+        return (None, None, adj_q, adj_v, grad_ctrl, *param_grads)
