@@ -34,6 +34,7 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/physics_step.py
 	$(PY) benchmarks/accuracy.py
+	$(PY) benchmarks/gradient_memory.py
 
 clean:
 	rm -rf $(VENV) .cache outputs

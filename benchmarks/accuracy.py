@@ -61,10 +61,63 @@ def grad_vs_fd(loss_fn, x: torch.Tensor, eps: float, indices):
     return rel.max(), bool(np.all(np.sign(ad[big]) == np.sign(fd[big])))
 
 
+def gym_agreement():
+    """gymnasium's models vs MuJoCo: in flight (lifted 1 m, valid pose, 10% random torques, 0.1 s) and on the floor
+    (gymnasium's initial pose, zero torques, root height; walker2d over 0.5 s, it topples later in both)."""
+    import gymnasium
+
+    assets = os.path.join(os.path.dirname(gymnasium.__file__), "envs", "mujoco", "assets")
+    root_z = {"half_cheetah": 1, "hopper": 1, "walker2d": 1, "ant": 2}
+    rng = np.random.default_rng(0)
+    for name in ["inverted_pendulum", "inverted_double_pendulum", "reacher", "half_cheetah", "hopper", "walker2d",
+                 "ant"]:  # fmt: skip
+        model = worldsim.load_mjcf(os.path.join(assets, f"{name}.xml"))
+        mj = model.mj_model
+        q0 = mj.qpos0.copy()
+        for j in np.flatnonzero(mj.jnt_limited):
+            q0[mj.jnt_qposadr[j]] = np.clip(q0[mj.jnt_qposadr[j]], *mj.jnt_range[j])
+        if name in root_z:
+            q0[root_z[name]] += 1.0
+        steps = round(0.1 / mj.opt.timestep)
+        ctrl = rng.uniform(0.1 * mj.actuator_ctrlrange[:, 0], 0.1 * mj.actuator_ctrlrange[:, 1], (steps, mj.nu))
+        flight = np.abs(_worldsim(model, q0, ctrl) - _mujoco(mj, q0, ctrl)).max()
+        line = f"  {name:25s} {model.integrator:5s} in flight max |dqpos| {flight:.1e}"
+        if name in root_z:
+            seconds = 0.5 if name == "walker2d" else 1.0
+            ctrl = np.zeros((round(seconds / mj.opt.timestep), mj.nu))
+            z = root_z[name]
+            dz = np.abs(_worldsim(model, mj.qpos0, ctrl)[:, z] - _mujoco(mj, mj.qpos0, ctrl)[:, z])
+            line += f" | on the floor ({seconds:.1f} s) root height: max diff {dz.max() * 100:.1f} cm"
+            line += f", at the end {dz[-1] * 100:.1f} cm"
+        print(line)
+
+
+def _mujoco(mj, q0, ctrl):
+    d = mujoco.MjData(mj)
+    d.qpos[:] = q0
+    out = []
+    for u in ctrl:
+        d.ctrl[:] = u
+        mujoco.mj_step(mj, d)
+        out.append(d.qpos.copy())
+    return np.array(out)
+
+
+def _worldsim(model, q0, ctrl):
+    qs, _ = worldsim.rollout(
+        model, torch.tensor(q0, dtype=torch.float32)[None], torch.zeros(1, model.nv),
+        torch.tensor(ctrl, dtype=torch.float32)[:, None],
+    )  # fmt: skip
+    return qs[:, 0].numpy()
+
+
 def main():
     print("MuJoCo agreement (no contact, 0.5 s, Euler, max |qpos - MuJoCo qpos|):")
     print(f"  double pendulum, motor + damping + armature + spring : {mujoco_agreement('pendulum.xml', 1.0):.2e}")
     print(f"  tumbling free body + ball + slide joints             : {mujoco_agreement('tumbling.xml', 2.0):.2e}")
+
+    print("gymnasium MuJoCo models vs MuJoCo (soft contact and limits vs MuJoCo's constraint solver):")
+    gym_agreement()
 
     print("Gradients, autodiff vs central finite differences (max relative error over components, signs):")
     ball = worldsim.load_mjcf(os.path.join(ASSETS, "ball.xml"))
@@ -80,6 +133,7 @@ def main():
 
     box = worldsim.load_mjcf(os.path.join(ASSETS, "box_slide.xml"))
     qb, vb = box.default_state()
+    qb = worldsim.rollout(box, qb, vb, torch.zeros(300, 1, 0))[0][-1]  # settle on the floor first
     vb[0, 0] = 1.5
     fr0 = box.get_params()["geom_friction"]
 
