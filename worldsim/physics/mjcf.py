@@ -329,7 +329,7 @@ def solref_to_spring(solref, solimp, h: float) -> tuple[float, float]:
     MuJoCo's soft constraint (see :func:`mujoco_reference_dynamics`) behaves like a spring-damper d·k, d·b acting
     against the reduced load (1−d)·g. A penalty spring cannot match both its frequency and its resting depth:
     worldsim keeps MuJoCo's effective damping d·b and stiffens the spring tenfold, 10·d·k (3.2× MuJoCo's effective
-    frequency; resting penetration g/(10 d k) = 0.37 mm with MuJoCo's defaults). Both are capped for explicit
+    frequency; g/k = 0.37 mm with MuJoCo's defaults). Both are capped for explicit
     integration at step h: stiffness ≤ 1/h², damping ≤ 1/h.
     """
     k_mj, b_mj, d = mujoco_reference_dynamics(solref, solimp, h)
