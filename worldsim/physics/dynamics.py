@@ -250,12 +250,14 @@ def eval_dynamics(
                 for k in range(dof_ancadr[db], dof_ancadr[db + 1]):
                     slot_jac[w, sl, dof_anc[k]] += point_velocity(cdof[w, dof_anc[k]], c)
             scale = friction_dt * gamma
-            for i in range(nv):
+            for i in range(nv):  # only the dofs that move the contact point have nonzero Jacobian columns
                 ji = slot_jac[w, sl, i]
-                ti = ji - wp.dot(n, ji) * n
-                for j in range(nv):
-                    jj = slot_jac[w, sl, j]
-                    mass_matrix[w, i, j] += scale * wp.dot(ti, jj - wp.dot(n, jj) * n)
+                if wp.dot(ji, ji) > 0.0:
+                    ti = ji - wp.dot(n, ji) * n
+                    for j in range(nv):
+                        jj = slot_jac[w, sl, j]
+                        if wp.dot(jj, jj) > 0.0:
+                            mass_matrix[w, i, j] += scale * wp.dot(ti, jj - wp.dot(n, jj) * n)
 
     # ---- Cholesky factorization M = L Lᵀ (accumulators in arrays, see module docstring)
     for i in range(nv):
