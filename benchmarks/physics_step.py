@@ -204,6 +204,7 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         ("worldsim fwd steps/s", 21, lambda r: f"{r['worldsim']:,.0f}"),
         ("ratio ws/mj", 12, lambda r: f"{r['worldsim'] / r['mujoco']:.3f}"),
         ("ws fwd+bwd steps/s", 19, lambda r: f"{r['grad']:,.0f}"),
+        ("fwd+bwd / mj fwd", 16, lambda r: f"{r['grad'] / r['mujoco']:.3f}"),
         ("T grad", 7, lambda r: f"{r['gsteps']}"),
         ("bwd/fwd", 8, lambda r: f"{r['bwd_fwd']:.2f}"),
     ]
