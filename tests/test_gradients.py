@@ -5,25 +5,7 @@ import pytest
 import torch
 
 import worldsim
-
-
-def finite_difference(loss_fn, x: torch.Tensor, eps: float, indices) -> np.ndarray:
-    """Central differences of a scalar ``loss_fn(x)`` at the flat ``indices`` of x."""
-    out = []
-    flat = x.detach().flatten()
-    for i in indices:
-        xp, xm = flat.clone(), flat.clone()
-        xp[i] += eps
-        xm[i] -= eps
-        with torch.no_grad():
-            out.append((loss_fn(xp.view_as(x)) - loss_fn(xm.view_as(x))).item() / (2 * eps))
-    return np.array(out)
-
-
-def autodiff(loss_fn, x: torch.Tensor, indices) -> np.ndarray:
-    x = x.detach().clone().requires_grad_(True)
-    loss_fn(x).backward()
-    return x.grad.flatten()[list(indices)].numpy()
+from worldsim.physics.gradcheck import autodiff, finite_difference
 
 
 def assert_gradients_agree(loss_fn, x, eps, indices, rtol=0.02, atol=1e-3):
