@@ -1,10 +1,11 @@
 """One simulation step as a fixed sequence of kernel launches over all worlds.
 
     eval_kinematics (N) → eval_geom_poses (N × ngeom) → eval_contact_forces (N × nslot)
-    → eval_dynamics (N) → integrate_euler (N)
+    → eval_dynamics (N) → integrate_euler or integrate_rk (N)      (RK4: the first four stages four times)
 
 No Python loop over worlds or bodies: each stage is one launch. A :class:`Workspace` holds every
-intermediate array, allocated once per model and reused by every step.
+intermediate array, allocated once per model and reused by every step. :class:`ParallelStep` runs the sequence
+on contiguous chunks of worlds in parallel threads, with launches (and adjoints) recorded once.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Workspace:
     """Intermediate arrays of one step for ``model.num_worlds`` worlds.
 
     With ``requires_grad=True`` every array carries a gradient buffer so a step can be recorded on a
-    ``wp.Tape``; :meth:`zero_grad` clears them between steps.
+    backward pass (see :class:`Recorder`); :meth:`zero_accumulated_grad` readies them for the next step.
     """
 
     def __init__(self, model: Model, requires_grad: bool = False):
@@ -95,11 +96,6 @@ class Workspace:
         for k, v in self.arrays.items():
             setattr(self, k, v)
 
-    def zero_grad(self) -> None:
-        for a in self.arrays.values():
-            if a.grad is not None:
-                a.grad.zero_()
-
     def zero_accumulated_grad(self) -> None:
         """Zero the gradients that a backward pass leaves behind. Every workspace array but ``cfrc_ext`` is stored
         (written with ``=``) in each step, and Warp's adjoint of a store consumes (zeroes) that gradient; only the
@@ -130,13 +126,6 @@ class StepWorkspace:
         self.rk_vel = [wp.zeros((n, nv), dtype=wp.float32, device=dev, requires_grad=requires_grad) for _ in range(4)]
         if nstage == 1:
             self.rk_qpos = self.rk_qvel = self.rk_vel = []
-
-    def zero_grad(self) -> None:
-        for ws in self.stages:
-            ws.zero_grad()
-        for a in (*self.rk_qpos, *self.rk_qvel, *self.rk_vel):
-            if a.grad is not None:
-                a.grad.zero_()
 
     def zero_accumulated_grad(self) -> None:
         """See :meth:`Workspace.zero_accumulated_grad` (the RK4 stage states are stored, so consumed)."""
