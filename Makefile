@@ -11,7 +11,16 @@ export PYTHONUNBUFFERED := 1
 
 .PHONY: setup test lint demo bench clean
 
+DEB_PACKAGES := libusb-1.0-0
+
 $(STAMP): pyproject.toml
+	# Debian libraries the wheels need (open3d-cpu links libusb); installed only when missing
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU wheel of torch first, so that no CUDA build is pulled in by the loose range in pyproject

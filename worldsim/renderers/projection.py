@@ -42,7 +42,8 @@ def project(
     far_plane: float = 1e10,
     eps2d: float = 0.3,
 ) -> dict[str, torch.Tensor]:
-    """Project N Gaussians into C cameras.
+    """Project N Gaussians into C cameras. ``means`` [N, 3] / ``quats`` [N, 4] / ``scales`` [N, 3] are shared by all
+    cameras, or given per camera as [C, N, ...] (a batch of worlds rendered in one call).
 
     Returns ``means2d`` [C, N, 2] (pixels), ``conics`` [C, N, 3] (a, b, c of the inverse 2D covariance
     [[a, b], [b, c]] [1/px²]), ``depths`` [C, N] (camera z, m), ``radii`` [C, N] (int, pixels; 0 = culled: behind
@@ -50,19 +51,31 @@ def project(
     """
     R = viewmats[:, :3, :3]  # [C, 3, 3]
     t = viewmats[:, :3, 3]  # [C, 3]
-    p_cam = torch.einsum("cij,nj->cni", R, means) + t[:, None, :]  # [C, N, 3]
+    if means.ndim == 3:
+        p_cam = torch.einsum("cij,cnj->cni", R, means) + t[:, None, :]  # [C, N, 3]
+    else:
+        p_cam = torch.einsum("cij,nj->cni", R, means) + t[:, None, :]
     x, y, z = p_cam.unbind(-1)
     valid = (z > near_plane) & (z < far_plane)
     zs = torch.where(valid, z, torch.ones_like(z))  # safe divisor for culled points (their outputs are unused)
     fx, fy = Ks[:, 0, 0, None], Ks[:, 1, 1, None]
     cx, cy = Ks[:, 0, 2, None], Ks[:, 1, 2, None]
     means2d = torch.stack([fx * x / zs + cx, fy * y / zs + cy], dim=-1)
-    # EWA: Jacobian of the perspective projection at the mean
+    # EWA: Jacobian of the perspective projection at the mean. Like the 3DGS kernels, the slopes x/z and y/z
+    # are clamped to 30% beyond the image edges, so a Gaussian far outside the view (near the camera's side)
+    # cannot blow up into a screen-filling blob.
+    lim_x_pos = (width - cx) / fx + 0.3 * (0.5 * width / fx)
+    lim_x_neg = cx / fx + 0.3 * (0.5 * width / fx)
+    lim_y_pos = (height - cy) / fy + 0.3 * (0.5 * height / fy)
+    lim_y_neg = cy / fy + 0.3 * (0.5 * height / fy)
+    tx = zs * torch.minimum(lim_x_pos, torch.maximum(-lim_x_neg, x / zs))
+    ty = zs * torch.minimum(lim_y_pos, torch.maximum(-lim_y_neg, y / zs))
     zero = torch.zeros_like(zs)
-    J = torch.stack([fx / zs, zero, -fx * x / (zs * zs), zero, fy / zs, -fy * y / (zs * zs)], dim=-1).reshape(
-        *zs.shape, 2, 3
-    )
-    cov_cam = R[:, None] @ covariances(quats, scales)[None] @ R.transpose(-1, -2)[:, None]  # [C, N, 3, 3]
+    J = torch.stack([fx / zs, zero, -fx * tx / (zs * zs), zero, fy / zs, -fy * ty / (zs * zs)], dim=-1)
+    J = J.reshape(*zs.shape, 2, 3)
+    cov = covariances(quats, scales)
+    cov = cov if cov.ndim == 4 else cov[None]
+    cov_cam = R[:, None] @ cov @ R.transpose(-1, -2)[:, None]  # [C, N, 3, 3]
     cov2d = J @ cov_cam @ J.transpose(-1, -2)
     a = cov2d[..., 0, 0] + eps2d
     b = cov2d[..., 0, 1]

@@ -33,9 +33,11 @@ def rasterize_forward(
     out_alpha: wp.array3d(dtype=wp.float32),
     out_depth: wp.array3d(dtype=wp.float32),
     out_count: wp.array3d(dtype=wp.int32),
+    out_top: wp.array3d(dtype=wp.int32),
 ):
-    """Composite camera c's pixel (px, py): color [D], alpha = 1 − T, accumulated depth Σ zᵢ αᵢ Tᵢ, and the index
-    one past the last Gaussian that contributed (the backward pass walks back from there)."""
+    """Composite camera c's pixel (px, py): color [D], alpha = 1 − T, accumulated depth Σ zᵢ αᵢ Tᵢ, the index
+    one past the last Gaussian that contributed (the backward pass walks back from there) and the Gaussian with
+    the largest weight αᵢ Tᵢ (−1 if none)."""
     c, py, px = wp.tid()
     if px >= width or py >= height:
         return
@@ -45,6 +47,8 @@ def rasterize_forward(
     t = float(1.0)
     depth = float(0.0)
     last = tile_offsets[tile]
+    top = int(-1)
+    top_w = float(0.0)
     for ch in range(nchannel):
         out_color[c, py, px, ch] = 0.0
     for k in range(tile_offsets[tile], tile_offsets[tile + 1]):
@@ -63,6 +67,9 @@ def rasterize_forward(
             for ch in range(nchannel):
                 out_color[c, py, px, ch] += colors[g, ch] * w
             depth += depths[g] * w
+            if w > top_w:
+                top_w = w
+                top = g
             t = next_t
             last = k + 1
     if use_background != 0:
@@ -71,6 +78,7 @@ def rasterize_forward(
     out_alpha[c, py, px] = 1.0 - t
     out_depth[c, py, px] = depth
     out_count[c, py, px] = last
+    out_top[c, py, px] = top
 
 
 @wp.kernel(enable_backward=False)

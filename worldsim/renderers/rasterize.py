@@ -30,22 +30,24 @@ class _RasterizeToPixels(torch.autograd.Function):
         out_alpha = torch.empty(C, height, width, device=colors.device)
         out_depth = torch.empty(C, height, width, device=colors.device)
         out_count = torch.empty(C, height, width, dtype=torch.int32, device=colors.device)
+        out_top = torch.empty(C, height, width, dtype=torch.int32, device=colors.device)
         wp.launch(
             rasterize_forward,
             dim=(C, tiles_y * 16, tiles_x * 16),
             inputs=[*args[:7], width, height, tiles_x, tiles_x * tiles_y, D, *args[7:]],
             outputs=[wp.from_torch(out_color), wp.from_torch(out_alpha), wp.from_torch(out_depth),
-                     wp.from_torch(out_count, dtype=wp.int32)],
+                     wp.from_torch(out_count, dtype=wp.int32), wp.from_torch(out_top, dtype=wp.int32)],
             device=dev,
         )  # fmt: skip
         ctx.size = size
         ctx.has_bg = backgrounds is not None
         ctx.save_for_backward(means2d, conics, colors, opacities, depths, backgrounds if ctx.has_bg else colors,
                               flat_ids, offsets, out_alpha, out_count)  # fmt: skip
-        return out_color, out_alpha.unsqueeze(-1), out_depth.unsqueeze(-1)
+        ctx.mark_non_differentiable(out_top)
+        return out_color, out_alpha.unsqueeze(-1), out_depth.unsqueeze(-1), out_top
 
     @staticmethod
-    def backward(ctx, g_color, g_alpha, g_depth):
+    def backward(ctx, g_color, g_alpha, g_depth, _g_top):
         means2d, conics, colors, opacities, depths, bg, flat_ids, offsets, out_alpha, out_count = ctx.saved_tensors
         backgrounds = bg if ctx.has_bg else None
         width, height, tiles_x, tiles_y = ctx.size
@@ -112,6 +114,8 @@ def rasterize(
         means: [N, 3] centres (world, m). quats: [N, 4] rotations (w, x, y, z; normalized inside).
         scales: [N, 3] standard deviations along the Gaussian's axes (m, already activated).
         opacities: [N] in [0, 1] (already activated).
+            means, quats, scales and opacities may instead carry a leading camera dimension [C, N, ...]: a
+            different set of Gaussians per camera (worlds of a batch rendered in one call; no SH then).
         colors: [N, D] or [C, N, D] colors, or with ``sh_degree`` SH coefficients [N, K, 3] (gsplat adds 0.5 to
             the SH value and clamps at 0).
         viewmats: [C, 4, 4] world-to-camera (OpenCV: +z forward, +y down). Ks: [C, 3, 3] intrinsics (pixels).
@@ -129,20 +133,22 @@ def rasterize(
         raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {render_mode!r}")
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
         raise ValueError(f"width and height must be positive integers, got {width!r}, {height!r}")
-    n = means.shape[0] if means.ndim == 2 else -1
-    _check("means", means, (n, 3))
-    _check("quats", quats, (n, 4))
-    _check("scales", scales, (n, 3))
-    _check("opacities", opacities, (n,))
     if viewmats.ndim != 3 or viewmats.shape[1:] != (4, 4):
         raise ValueError(f"viewmats must be [C, 4, 4], got {list(viewmats.shape)}")
     C = viewmats.shape[0]
+    per_camera = means.ndim == 3  # a different set of N Gaussians for each camera
+    lead = (C,) if per_camera else ()
+    n = means.shape[-2] if means.ndim in (2, 3) else -1
+    _check("means", means, (*lead, n, 3))
+    _check("quats", quats, (*lead, n, 4))
+    _check("scales", scales, (*lead, n, 3))
+    _check("opacities", opacities, (*lead, n))
     _check("Ks", Ks, (C, 3, 3))
     proj = project(means, quats, scales, viewmats, Ks, width, height, near_plane=near_plane, far_plane=far_plane,
                    eps2d=eps2d)  # fmt: skip
     if sh_degree is not None:
         k = num_sh_bases(sh_degree)
-        if colors.ndim != 3 or colors.shape[0] != n or colors.shape[1] < k or colors.shape[2] != 3:
+        if colors.ndim != 3 or colors.shape[0] != n or colors.shape[1] < k or colors.shape[2] != 3 or per_camera:
             raise ValueError(f"with sh_degree={sh_degree}, colors must be SH coefficients [N, >={k}, 3], "
                              f"got {list(colors.shape)}")  # fmt: skip
         cam_pos = -torch.einsum("cji,cj->ci", viewmats[:, :3, :3], viewmats[:, :3, 3])  # camera centres
@@ -158,8 +164,8 @@ def rasterize(
         _check("backgrounds", backgrounds, (C, D))
     flat_ids, offsets, tiles_x, tiles_y = bin_gaussians(proj["means2d"], proj["radii"], proj["depths"], width, height)
     visible = (proj["radii"] > 0).to(colors.dtype)  # culled Gaussians have undefined conics: keep them out
-    opac = opacities[None].expand(C, -1) * visible
-    out_color, out_alpha, out_depth = _RasterizeToPixels.apply(
+    opac = (opacities if per_camera else opacities[None].expand(C, -1)) * visible
+    out_color, out_alpha, out_depth, out_top = _RasterizeToPixels.apply(
         proj["means2d"].contiguous(), proj["conics"].contiguous(), colors.contiguous(), opac.contiguous(),
         proj["depths"].contiguous(), backgrounds, flat_ids, offsets, (width, height, tiles_x, tiles_y),
     )  # fmt: skip
@@ -169,7 +175,7 @@ def rasterize(
         image = torch.cat([out_color, out_depth], dim=-1)
     else:
         image = out_color
-    meta = {**proj, "flat_ids": flat_ids, "tile_offsets": offsets, "tiles": (tiles_x, tiles_y)}
+    meta = {**proj, "flat_ids": flat_ids, "tile_offsets": offsets, "tiles": (tiles_x, tiles_y), "top": out_top}
     return image, out_alpha, meta
 
 

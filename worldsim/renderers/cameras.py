@@ -1,0 +1,71 @@
+"""Cameras in gsplat's conventions: world-to-camera ``viewmats`` (OpenCV: +x right, +y down, +z forward) and
+intrinsics ``Ks`` in pixels."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..physics.model import Model
+from .poses import body_poses
+from .projection import quat_to_rotmat
+
+
+def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
+    """World-to-camera matrix [4, 4] of a camera at ``eye`` [m] looking at ``target`` [m], ``up`` roughly up."""
+    eye = torch.as_tensor(eye, dtype=torch.float32)
+    target = torch.as_tensor(target, dtype=torch.float32)
+    up = torch.as_tensor(up, dtype=torch.float32)
+    forward = target - eye
+    if forward.norm() < 1e-9:
+        raise ValueError("look_at: eye and target coincide")
+    forward = forward / forward.norm()
+    right = torch.linalg.cross(forward, up)
+    if right.norm() < 1e-9:
+        raise ValueError("look_at: up is parallel to the viewing direction")
+    right = right / right.norm()
+    down = torch.linalg.cross(forward, right)
+    view = torch.eye(4)
+    view[:3, :3] = torch.stack([right, down, forward])
+    view[:3, 3] = -view[:3, :3] @ eye
+    return view
+
+
+def intrinsics(fov_y: float, width: int, height: int) -> torch.Tensor:
+    """Pinhole intrinsics [3, 3] (pixels) for a vertical field of view ``fov_y`` [degrees], square pixels, the
+    principal point at the image centre."""
+    if not 0 < fov_y < 180:
+        raise ValueError(f"fov_y must be in (0, 180) degrees, got {fov_y!r}")
+    f = 0.5 * height / math.tan(math.radians(fov_y) / 2)
+    return torch.tensor([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
+
+
+def model_cameras(model: Model, qpos: torch.Tensor, width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The MJCF ``<camera>`` elements seen at ``qpos`` [N, nq]: viewmats [N, ncam, 4, 4] (differentiable w.r.t.
+    qpos for cameras attached to moving bodies) and Ks [ncam, 3, 3] from each camera's ``fovy``.
+
+    MuJoCo cameras look along their −z axis with +y up; they are converted to gsplat's +z forward, +y down.
+    Only ``mode="fixed"`` cameras are supported (tracking modes raise ``ValueError``).
+    """
+    mjm = model.mj_model
+    if mjm.ncam == 0:
+        raise ValueError("the model has no <camera> elements")
+    if (mjm.cam_mode != 0).any():
+        bad = int((mjm.cam_mode != 0).nonzero()[0][0])
+        raise ValueError(f"camera #{bad}: attribute 'mode' is not supported (only mode='fixed')")
+    xpos, xquat = body_poses(model, qpos)
+    body = torch.as_tensor(mjm.cam_bodyid, dtype=torch.long)
+    cam_pos = torch.as_tensor(mjm.cam_pos, dtype=torch.float32)
+    cam_rot = quat_to_rotmat(torch.as_tensor(mjm.cam_quat, dtype=torch.float32))  # camera axes in the body frame
+    body_rot = quat_to_rotmat(xquat[:, body])  # [N, ncam, 3, 3]
+    world_rot = body_rot @ cam_rot  # columns: camera x, y, z axes in the world (MuJoCo/OpenGL convention)
+    eye = xpos[:, body] + (body_rot @ cam_pos[..., None])[..., 0]
+    flip = torch.diag(torch.tensor([1.0, -1.0, -1.0]))  # OpenGL (y up, looking along −z) -> OpenCV
+    r_wc = (world_rot @ flip).transpose(-1, -2)  # world-to-camera rotation
+    view = torch.zeros(*r_wc.shape[:-2], 4, 4)
+    view[..., :3, :3] = r_wc
+    view[..., :3, 3] = -(r_wc @ eye[..., None])[..., 0]
+    view[..., 3, 3] = 1.0
+    Ks = torch.stack([intrinsics(float(fovy), width, height) for fovy in mjm.cam_fovy])
+    return view, Ks
