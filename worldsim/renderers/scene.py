@@ -170,9 +170,9 @@ class SplatScene:
     @classmethod
     def _make(cls, model, body, means, quats, scales, opacities, colors) -> SplatScene:
         def t(x):
-            return torch.as_tensor(np.asarray(x), dtype=torch.float32, device=model.device).contiguous()
+            return torch.tensor(np.array(x, dtype=np.float32), device=model.device)
 
-        return cls(model, torch.as_tensor(np.asarray(body), dtype=torch.long, device=model.device), t(means),
+        return cls(model, torch.tensor(np.array(body, dtype=np.int64), device=model.device), t(means),
                    t(quats), t(scales), t(opacities), t(colors))  # fmt: skip
 
     def add_mesh(
