@@ -1,6 +1,8 @@
 """Warp kernels of the tile rasterizer: front-to-back alpha compositing and its hand-written adjoint.
 
-One thread per pixel; a pixel walks the depth-sorted Gaussians of its 16×16 tile. Constants as in the 3DGS
+One thread per pixel; a pixel walks the depth-sorted Gaussians of its 16×16 tile. The per-Gaussian inputs
+(means2d, conics, opacities, colors, depths) are *packed* in tile order (entry k of the binning, Gaussian
+flat_ids[k]) so a pixel reads them sequentially; gradients go back to Gaussian flat_ids[k]. Constants as in the 3DGS
 kernels: a Gaussian is skipped when its alpha < 1/255, alpha is clamped to 0.99, and compositing stops before
 the transmittance would fall to 1e-4. Pixel centres are at +0.5.
 """
@@ -11,6 +13,7 @@ TILE = wp.constant(16)
 ALPHA_MIN = wp.constant(1.0 / 255.0)
 ALPHA_MAX = wp.constant(0.99)
 T_MIN = wp.constant(1.0e-4)
+SIGMA_MAX = wp.constant(5.5413)  # ln(255): beyond it even an opaque Gaussian has alpha < 1/255
 
 
 @wp.kernel(enable_backward=False)
@@ -53,20 +56,22 @@ def rasterize_forward(
         out_color[c, py, px, ch] = 0.0
     for k in range(tile_offsets[tile], tile_offsets[tile + 1]):
         g = flat_ids[k]
-        m = means2d[g]
-        con = conics[g]
+        m = means2d[k]
+        con = conics[k]
         dx = m[0] - fx
         dy = m[1] - fy
         sigma = 0.5 * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy
-        alpha = wp.min(ALPHA_MAX, opacities[g] * wp.exp(-sigma))
-        if sigma >= 0.0 and alpha >= ALPHA_MIN:
+        if sigma < 0.0 or sigma > SIGMA_MAX:  # alpha < 1/255 for any opacity <= 1: skip without the exp
+            continue
+        alpha = wp.min(ALPHA_MAX, opacities[k] * wp.exp(-sigma))
+        if alpha >= ALPHA_MIN:
             next_t = t * (1.0 - alpha)
             if next_t <= T_MIN:
                 break
             w = alpha * t
             for ch in range(nchannel):
-                out_color[c, py, px, ch] += colors[g, ch] * w
-            depth += depths[g] * w
+                out_color[c, py, px, ch] += colors[k, ch] * w
+            depth += depths[k] * w
             if w > top_w:
                 top_w = w
                 top = g
@@ -135,23 +140,25 @@ def rasterize_backward(
     for kk in range(last - start):
         k = last - 1 - kk
         g = flat_ids[k]
-        m = means2d[g]
-        con = conics[g]
+        m = means2d[k]
+        con = conics[k]
         dx = m[0] - fx
         dy = m[1] - fy
         sigma = 0.5 * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy
+        if sigma < 0.0 or sigma > SIGMA_MAX:
+            continue
         gauss = wp.exp(-sigma)
-        raw = opacities[g] * gauss
+        raw = opacities[k] * gauss
         alpha = wp.min(ALPHA_MAX, raw)
-        if sigma >= 0.0 and alpha >= ALPHA_MIN:
+        if alpha >= ALPHA_MIN:
             t_front = t / (1.0 - alpha)
             w = alpha * t_front
             s = float(0.0)
             for ch in range(nchannel):
                 gc = grad_color[c, py, px, ch]
-                s += gc * colors[g, ch]
+                s += gc * colors[k, ch]
                 wp.atomic_add(d_colors, g, ch, gc * w)
-            z = depths[g]
+            z = depths[k]
             wp.atomic_add(d_depths, g, gd * w)
             inv = 1.0 / (1.0 - alpha)
             d_alpha = t_front * s - behind * inv + gd * (t_front * z - behind_depth * inv) + ga * t_end * inv

@@ -75,14 +75,16 @@ class _RasterizeToPixels(torch.autograd.Function):
 
 
 def _warp_inputs(means2d, conics, colors, opacities, depths, flat_ids, offsets, backgrounds, D):
+    """Warp views of the kernels' inputs, the per-Gaussian ones packed in tile order (see raster_kernels)."""
     C = colors.shape[0]
     bg = backgrounds if backgrounds is not None else torch.zeros(C, D, device=colors.device)
+    ids = flat_ids.long()
     return [
-        wp.from_torch(means2d.detach().reshape(-1, 2).contiguous(), dtype=wp.vec2),
-        wp.from_torch(conics.detach().reshape(-1, 3).contiguous(), dtype=wp.vec3),
-        wp.from_torch(opacities.detach().reshape(-1).contiguous()),
-        wp.from_torch(colors.detach().reshape(-1, D).contiguous()),
-        wp.from_torch(depths.detach().reshape(-1).contiguous()),
+        wp.from_torch(means2d.detach().reshape(-1, 2)[ids].contiguous(), dtype=wp.vec2),
+        wp.from_torch(conics.detach().reshape(-1, 3)[ids].contiguous(), dtype=wp.vec3),
+        wp.from_torch(opacities.detach().reshape(-1)[ids].contiguous()),
+        wp.from_torch(colors.detach().reshape(-1, D)[ids].contiguous()),
+        wp.from_torch(depths.detach().reshape(-1)[ids].contiguous()),
         wp.from_torch(flat_ids, dtype=wp.int32),
         wp.from_torch(offsets, dtype=wp.int32),
         wp.from_torch(bg.detach().contiguous()),
