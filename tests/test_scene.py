@@ -122,3 +122,19 @@ def test_user_mesh_and_point_cloud(ball_scene, tmp_path):
         scene.add_mesh(cloud, body=7)
     with pytest.raises(FileNotFoundError, match="mesh or point cloud file not found"):
         scene.add_mesh(tmp_path / "missing.obj")
+
+
+def test_pixel_loss_reaches_controls_through_a_rollout(asset):
+    """render(rollout(ctrl)) -> pixel loss -> d loss / d ctrl: the full differentiable pipeline."""
+    model = worldsim.load_mjcf(asset("camera_scene.xml"))
+    scene = SplatScene.from_model(model, density=2000, ground_density=300)
+    scene.colors[scene.body == 1] = torch.tensor([1.0, 0.0, 0.0])
+    qpos0, qvel0 = model.default_state()
+    ctrl = torch.zeros(50, 1, 0)
+    qvel0 = torch.tensor([[0.5]], requires_grad=True)  # push the cart along the slide
+    qpos, _ = worldsim.rollout(model, qpos0, qvel0, ctrl)
+    views, Ks = model_cameras(model, qpos[-1], W, H)
+    out = scene.render(qpos[-1], views[:, :1], Ks[:1], W, H)
+    red_right = out.rgb[0, 0, :, W // 2 :, 0].mean()  # red on the right half of the fixed camera's image
+    red_right.backward()
+    assert qvel0.grad.item() > 0  # pushing the red box harder moves more red into the right half
