@@ -39,11 +39,13 @@ test: lint
 
 demo: setup
 	$(PY) demos/throw.py
+	$(PY) demos/render_rollout.py
 
 bench: setup
 	$(PY) benchmarks/physics_step.py
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/gradient_memory.py
+	$(PY) benchmarks/render.py
 
 clean:
 	rm -rf $(VENV) .cache outputs

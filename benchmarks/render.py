@@ -15,6 +15,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 import sys  # noqa: E402
 import time  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gymnasium  # noqa: E402
@@ -50,28 +51,38 @@ def gaussians(n: int, seed: int = 0):
     return means, quats, scales, opac, colors
 
 
+def _forward(fn, args) -> None:
+    with torch.no_grad():
+        fn(*args)
+
+
+def _forward_backward(fn, args) -> None:
+    fn(*args)[0].sum().backward()
+
+
 def rasterizer_rows():
     rows = []
     view = look_at((0.0, -2.5, 0.3), (0.0, 0.0, 0.0))[None]
     for n in (2000, 50000):
         leaves = [t.requires_grad_(True) for t in gaussians(n)]
         for size in (64, 256):
-            K = intrinsics(45, size, size)[None]
-
-            def forward(fn=rasterize):
-                with torch.no_grad():
-                    fn(*leaves, view, K, size, size)
-
-            def forward_backward(fn=rasterize):
-                out = fn(*leaves, view, K, size, size)
-                out[0].sum().backward()
-
-            row = {"n": n, "size": size, "ws": fps(forward), "ws_grad": fps(forward_backward)}
+            args = (*leaves, view, intrinsics(45, size, size)[None], size, size)
+            row = {
+                "n": n,
+                "size": size,
+                "ws": fps(partial(_forward, rasterize, args)),
+                "ws_grad": fps(partial(_forward_backward, rasterize, args)),
+            }
             if size * size * n <= REFERENCE_MAX_ELEMENTS:
-                row["ref"] = fps(lambda: forward(rasterize_reference), max_frames=20)
-                row["ref_grad"] = fps(lambda: forward_backward(rasterize_reference), max_frames=10)
+                row["ref"] = fps(partial(_forward, rasterize_reference, args), max_frames=20)
+                row["ref_grad"] = fps(partial(_forward_backward, rasterize_reference, args), max_frames=10)
             rows.append(row)
     return rows
+
+
+def _mujoco_frame(renderer, data, cam) -> None:
+    renderer.update_scene(data, camera=cam)
+    renderer.render()
 
 
 def mujoco_rows():
@@ -87,19 +98,10 @@ def mujoco_rows():
     cam.lookat[:] = (0.0, 0.0, 0.5)
     cam.distance, cam.azimuth, cam.elevation = 3.2, 135.0, -28.0
     for size in (64, 256):
-        K = intrinsics(45, size, size)[None]
-
-        def ours():
-            with torch.no_grad():
-                scene.render(qpos, view, K, size, size)
-
+        ours = partial(_forward, scene.render, (qpos, view, intrinsics(45, size, size)[None], size, size))
         renderer = mujoco.Renderer(mjm, size, size)
-
-        def theirs():
-            renderer.update_scene(data, camera=cam)
-            renderer.render()
-
-        rows.append({"size": size, "splats": scene.num_splats, "ws": fps(ours), "mj": fps(theirs)})
+        rows.append({"size": size, "splats": scene.num_splats, "ws": fps(ours),
+                     "mj": fps(partial(_mujoco_frame, renderer, data, cam))})  # fmt: skip
         renderer.close()
     return rows
 
