@@ -1,7 +1,7 @@
 # worldsim: every target sets itself up (a .venv in the repo root) and then runs.
 #   make test   lint + the pytest suite on CPU
-#   make demo   demos/throw.py: optimize a throw through a bounce by gradient descent
-#   make bench  benchmarks/: worldsim vs MuJoCo speed (ratios), MuJoCo agreement and gradient-vs-FD errors
+#   make demo   demos/throw.py (a throw through a bounce, by gradient descent) and demos/render_rollout.py
+#   make bench  benchmarks/: speed vs MuJoCo and the torch reference (ratios), MuJoCo agreement, gradient checks
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -11,16 +11,21 @@ export PYTHONUNBUFFERED := 1
 
 .PHONY: setup test lint demo bench clean
 
-DEB_PACKAGES := libusb-1.0-0
+DEB_PACKAGES := libusb-1.0-0                      # open3d-cpu links libusb
+BENCH_DEB_PACKAGES := libegl1 libgl1-mesa-dri     # mujoco.Renderer (MUJOCO_GL=egl) in benchmarks/render.py
 
-$(STAMP): pyproject.toml
-	# Debian libraries the wheels need (open3d-cpu links libusb); installed only when missing
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# install Debian packages only when missing: $(call apt_install,PACKAGES)
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "apt-get install $$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+$(STAMP): pyproject.toml
+	$(call apt_install,$(DEB_PACKAGES))
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU wheel of torch first, so that no CUDA build is pulled in by the loose range in pyproject
@@ -42,6 +47,7 @@ demo: setup
 	$(PY) demos/render_rollout.py
 
 bench: setup
+	$(call apt_install,$(BENCH_DEB_PACKAGES))
 	$(PY) benchmarks/physics_step.py
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/gradient_memory.py
