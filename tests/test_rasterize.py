@@ -4,23 +4,10 @@ import pytest
 import torch
 
 from worldsim.physics.gradcheck import autodiff, finite_difference
-from worldsim.renderers import rasterize, rasterize_reference
+from worldsim.renderers import look_at, rasterize, rasterize_reference
 from worldsim.renderers.sh import eval_sh
 
 W, H = 48, 40
-
-
-def look_at(eye, target=(0.0, 0.0, 0.0)):
-    """World-to-camera matrix (OpenCV: +z forward, +y down) of a camera at ``eye`` looking at ``target``."""
-    eye, target = torch.tensor(eye, dtype=torch.float32), torch.tensor(target, dtype=torch.float32)
-    f = (target - eye) / (target - eye).norm()
-    r = torch.linalg.cross(f, torch.tensor([0.0, 0.0, 1.0]))
-    r = r / r.norm()
-    d = torch.linalg.cross(f, r)
-    view = torch.eye(4)
-    view[:3, :3] = torch.stack([r, d, f])
-    view[:3, 3] = -view[:3, :3] @ eye
-    return view
 
 
 def scene(n=200, seed=0):
@@ -30,7 +17,7 @@ def scene(n=200, seed=0):
     scales = torch.rand(n, 3, generator=g) * 0.1 + 0.01
     opacities = torch.rand(n, generator=g) * 0.9 + 0.05
     colors = torch.rand(n, 3, generator=g)
-    viewmats = torch.stack([look_at((0, -3, 0.5)), look_at((2.5, 1.5, 1.0))])
+    viewmats = torch.stack([look_at((0, -3, 0.5), (0, 0, 0)), look_at((2.5, 1.5, 1.0), (0, 0, 0))])
     Ks = torch.tensor([[50.0, 0, W / 2], [0, 50.0, H / 2], [0, 0, 1]]).repeat(2, 1, 1)
     return means, quats, scales, opacities, colors, viewmats, Ks
 
@@ -83,7 +70,7 @@ def test_gradients_match_finite_differences(name, index):
     scales = torch.tensor([[0.3, 0.15, 0.24], [0.18, 0.27, 0.15], [0.24, 0.24, 0.24]])
     opac = torch.tensor([0.6, 0.5, 0.7])
     colors = torch.tensor([[1.0, 0.2, 0.1], [0.1, 0.9, 0.2], [0.2, 0.3, 1.0]])
-    views = look_at((0.0, -1.5, 0.3))[None]
+    views = look_at((0.0, -1.5, 0.3), (0, 0, 0))[None]
     Ks = torch.tensor([[[40.0, 0, 16.0], [0, 40.0, 16.0], [0, 0, 1]]])
     inputs = {"means": means, "quats": quats, "scales": scales, "opacities": opac, "colors": colors, "viewmats": views}
     weights = torch.zeros(1, 32, 32, 3)
