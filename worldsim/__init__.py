@@ -11,6 +11,7 @@ from ._warp_setup import init_warp
 
 init_warp()
 
+from .envs import register_envs  # noqa: E402
 from .physics import (  # noqa: E402
     CONTACT_DEFAULTS,
     PARAM_SPECS,
@@ -23,6 +24,8 @@ from .physics import (  # noqa: E402
     rollout,
     smoothed_rollout,
 )
+
+register_envs()
 
 __version__ = "0.1.0"
 

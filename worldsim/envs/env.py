@@ -1,0 +1,250 @@
+"""Gymnasium environments on worldsim: a native batched ``VectorEnv`` (all worlds in one simulator call) and a
+single ``Env``. Observations are state vectors, splat-rendered pixels, or both."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from gymnasium import Env, spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from ..renderers.cameras import intrinsics, look_at
+from ..renderers.scene import SplatScene
+from .task import Task
+from .tasks import TASKS
+
+OBS_MODES = ("state", "pixels", "state+pixels")
+
+
+class _Core:
+    """What both env classes share: the task, seeding, input checks, observations and rendering."""
+
+    def __init__(self, task, num_envs, *, obs_mode, render_mode, width, height, device, return_torch=False):
+        if isinstance(task, str):
+            if task not in TASKS:
+                raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
+            task = TASKS[task]
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.task: Task = task(num_envs, device)
+        self.obs_mode, self.width, self.height, self.return_torch = obs_mode, width, height, return_torch
+        self._scene: SplatScene | None = None
+        self.generator = torch.Generator()
+        self.generator.manual_seed(0)
+        state = self.task.single_observation_space
+        pixels = spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8)
+        self.single_observation_space = {
+            "state": state, "pixels": pixels, "state+pixels": spaces.Dict({"state": state, "pixels": pixels})
+        }[obs_mode]  # fmt: skip
+        self.single_action_space = self.task.single_action_space
+
+    def seed(self, seed):
+        if seed is not None:
+            self.generator.manual_seed(int(seed))
+
+    def check_action(self, action, shape) -> torch.Tensor:
+        a = torch.as_tensor(np.asarray(action) if not isinstance(action, torch.Tensor) else action)
+        if tuple(a.shape) != tuple(shape):
+            raise ValueError(f"action has shape {list(a.shape)}, expected {list(shape)}")
+        a = a.to(device=self.task.model.device, dtype=torch.float32)
+        if not torch.isfinite(a).all():
+            raise ValueError("action contains NaN or inf values")
+        return a.reshape(self.task.num_worlds, -1)
+
+    def pixels(self) -> torch.Tensor:
+        if self._scene is None:
+            self._scene = SplatScene.from_model(self.task.model, density=1500, ground_density=200)
+        eye, target = self.task_camera()
+        views = torch.stack([look_at(e, t) for e, t in zip(eye, target, strict=True)])[:, None]
+        out = self._scene.render(self.task.sim.qpos.clone(), views, intrinsics(45, self.width, self.height)[None],
+                                 self.width, self.height, backgrounds=torch.tensor([[0.7, 0.8, 0.95]]))  # fmt: skip
+        return (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8)
+
+    def task_camera(self):
+        """Per world (eye, target): a default view of the task, following its root body when it moves."""
+        n = self.task.num_worlds
+        centre = torch.zeros(n, 3)
+        if self.task.model.nq >= 1 and type(self.task).__name__ in ("HalfCheetah", "Ant"):
+            centre[:, 0] = self.task.sim.qpos[:, 0].detach().cpu()
+        scale = {"Reacher": 0.6, "Pendulum": 3.0, "CartPole": 3.0, "PushBox": 1.5}.get(type(self.task).__name__, 4.0)
+        eye = centre + torch.tensor([0.0, -1.0, 0.6]) * scale
+        if type(self.task).__name__ == "Reacher":
+            eye = centre + torch.tensor([0.0, -0.3, 0.6])
+        return eye.tolist(), (centre + torch.tensor([0.0, 0.0, 0.2])).tolist()
+
+    def observe(self):
+        state = self.task.obs().to(torch.float32)
+        if self.obs_mode == "state":
+            out = state
+        elif self.obs_mode == "pixels":
+            out = self.pixels()
+        else:
+            out = {"state": state, "pixels": self.pixels()}
+        return out if self.return_torch else _to_numpy(out)
+
+
+def _to_numpy(x):
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    return x.detach().cpu().numpy()
+
+
+def _index(x, i):
+    return {k: v[i] for k, v in x.items()} if isinstance(x, dict) else x[i]
+
+
+class WorldsimVectorEnv(VectorEnv):
+    """N worlds of a task stepped in one simulator call (``gymnasium.make_vec("worldsim/<Task>-v0", num_envs=N)``).
+
+    Autoreset as gymnasium defines it: ``NEXT_STEP`` (default; a finished world is reset on the next ``step``,
+    whose action it ignores, returning the reset observation with reward 0) or ``SAME_STEP`` (reset at once; the
+    last observation goes in ``info["final_obs"]``). ``reset(options={"reset_mask": mask})`` resets some worlds.
+    A world whose state becomes non-finite or explodes is truncated, reset at once and flagged in
+    ``info["diverged"]``: observations never contain NaN. ``return_torch=True`` returns torch tensors on the
+    simulator's device (no copy to the host).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        task: str | type = "CartPole",
+        num_envs: int = 1,
+        *,
+        obs_mode: str = "state",
+        render_mode: str | None = None,
+        width: int = 64,
+        height: int = 64,
+        device: str = "cpu",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        max_episode_steps: int | None = None,
+        return_torch: bool = False,
+    ):
+        self.core = _Core(task, num_envs, obs_mode=obs_mode, render_mode=render_mode, width=width, height=height,
+                          device=device, return_torch=return_torch)  # fmt: skip
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        if self.autoreset_mode == AutoresetMode.DISABLED:
+            raise ValueError("autoreset_mode DISABLED is not supported; use NEXT_STEP or SAME_STEP")
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.horizon = max_episode_steps or self.core.task.horizon
+        self.single_observation_space = self.core.single_observation_space
+        self.single_action_space = self.core.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._elapsed = torch.zeros(num_envs, dtype=torch.long)
+        self._needs_reset = torch.zeros(num_envs, dtype=torch.bool)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.core.seed(seed)
+        mask = (options or {}).get("reset_mask")
+        if mask is None:
+            worlds = torch.arange(self.num_envs)
+        else:
+            mask = torch.as_tensor(np.asarray(mask), dtype=torch.bool)
+            if mask.shape != (self.num_envs,):
+                raise ValueError(f"reset_mask has shape {list(mask.shape)}, expected [{self.num_envs}]")
+            worlds = torch.nonzero(mask).flatten()
+        self.core.task.reset_worlds(worlds, self.core.generator)
+        self._elapsed[worlds] = 0
+        self._needs_reset[worlds] = False
+        return self.core.observe(), {}
+
+    def step(self, actions):
+        task = self.core.task
+        a = self.core.check_action(actions, self.action_space.shape)
+        resetting = (
+            torch.nonzero(self._needs_reset).flatten() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
+        )
+        if resetting is not None and len(resetting):
+            task.reset_worlds(resetting, self.core.generator)
+            kept = (task.sim.qpos[resetting].clone(), task.sim.qvel[resetting].clone())
+        reward, info = task.step(a)
+        self._elapsed += 1
+        terminated = task.terminated().cpu()
+        truncated = self._elapsed >= self.horizon
+        diverged = task.diverged().cpu()
+        terminated &= ~diverged
+        truncated |= diverged
+        reward = torch.where(diverged.to(reward.device), torch.zeros_like(reward), reward)
+        if diverged.any():  # never hand out a NaN: those worlds restart now
+            task.reset_worlds(torch.nonzero(diverged).flatten(), self.core.generator)
+        if resetting is not None and len(resetting):
+            task.sim.reset(kept[0], kept[1], worlds=resetting)  # the reset step ignores the action
+            reward[resetting.to(reward.device)] = 0.0
+            terminated[resetting] = False
+            truncated[resetting] = False
+            diverged[resetting] = False
+            self._elapsed[resetting] = 0
+        done = terminated | truncated
+        info = {k: _to_numpy(v) if not self.core.return_torch else v for k, v in info.items()}
+        info["diverged"] = diverged.numpy()
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._needs_reset = done.clone()
+            obs = self.core.observe()
+        else:
+            if done.any():
+                final = self.core.observe()
+                info["final_obs"] = np.array([_index(final, i) if d else None for i, d in enumerate(done.tolist())],
+                                             dtype=object)  # fmt: skip
+                info["_final_obs"] = done.numpy()
+                worlds = torch.nonzero(done).flatten()
+                task.reset_worlds(worlds, self.core.generator)
+                self._elapsed[worlds] = 0
+            obs = self.core.observe()
+        rew = reward.to(torch.float32)
+        out = (rew, terminated, truncated) if self.core.return_torch else (
+            rew.cpu().numpy(), terminated.numpy(), truncated.numpy())  # fmt: skip
+        return obs, *out, info
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        return self.core.pixels().cpu().numpy()
+
+
+class WorldsimEnv(Env):
+    """One world of a task as a ``gymnasium.Env`` (``gymnasium.make("worldsim/<Task>-v0")``). The time limit comes
+    from the registration's ``max_episode_steps``; a diverged state is truncated with ``info["diverged"]``."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+
+    def __init__(self, task: str | type = "CartPole", *, obs_mode: str = "state", render_mode: str | None = None,
+                 width: int = 64, height: int = 64, device: str = "cpu"):  # fmt: skip
+        self.core = _Core(task, 1, obs_mode=obs_mode, render_mode=render_mode, width=width, height=height,
+                          device=device)  # fmt: skip
+        self.render_mode = render_mode
+        self.observation_space = self.core.single_observation_space
+        self.action_space = self.core.single_action_space
+        self.metadata = {**self.metadata, "render_fps": int(round(1.0 / self.core.task.dt))}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.core.seed(seed)
+        self.core.task.reset_worlds(torch.arange(1), self.core.generator)
+        return _index(self.core.observe(), 0), {}
+
+    def step(self, action):
+        task = self.core.task
+        a = self.core.check_action(action, self.action_space.shape)
+        reward, info = task.step(a)
+        diverged = bool(task.diverged()[0])
+        terminated = bool(task.terminated()[0]) and not diverged
+        if diverged:
+            task.reset_worlds(torch.arange(1), self.core.generator)
+        info = {k: _to_numpy(v)[0] for k, v in info.items()}
+        info["diverged"] = diverged
+        r = 0.0 if diverged else float(reward[0])
+        return _index(self.core.observe(), 0), r, terminated, diverged, info
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        return self.core.pixels()[0].cpu().numpy()
