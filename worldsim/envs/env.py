@@ -9,6 +9,7 @@ from gymnasium import Env, spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from ..randomization import AutomaticDomainRandomization, DomainRandomization, default_randomization
 from ..renderers.cameras import intrinsics, look_at
 from ..renderers.scene import SplatScene
 from .task import Task
@@ -20,7 +21,8 @@ OBS_MODES = ("state", "pixels", "state+pixels")
 class _Core:
     """What both env classes share: the task, seeding, input checks, observations and rendering."""
 
-    def __init__(self, task, num_envs, *, obs_mode, render_mode, width, height, device, return_torch=False):
+    def __init__(self, task, num_envs, *, obs_mode, render_mode, width, height, device, return_torch=False,
+                 randomization=None):  # fmt: skip
         if isinstance(task, str):
             if task not in TASKS:
                 raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
@@ -42,6 +44,51 @@ class _Core:
             "state": state, "pixels": pixels, "state+pixels": spaces.Dict({"state": state, "pixels": pixels})
         }[obs_mode]  # fmt: skip
         self.single_action_space = self.task.single_action_space
+        # domain randomization
+        if randomization == "default":
+            randomization = default_randomization(type(self.task).__name__)
+        if randomization is not None and not isinstance(randomization, (DomainRandomization,
+                                                                         AutomaticDomainRandomization)):  # fmt: skip
+            raise ValueError(f"randomization must be None, 'default', a DomainRandomization or an "
+                             f"AutomaticDomainRandomization, got {type(randomization).__name__}")  # fmt: skip
+        self.randomization = randomization
+        self.nominal = {k: v.detach().clone() for k, v in self.task.model.get_params().items()}
+        nu = self.single_action_space.shape[0]
+        self._delayed = torch.zeros(self.dr().action_delay + 1 if self.dr() else 1, num_envs, nu)
+
+    def dr(self) -> DomainRandomization | None:
+        r = self.randomization
+        return r.current if isinstance(r, AutomaticDomainRandomization) else r
+
+    def reset_worlds(self, worlds: torch.Tensor) -> None:
+        """Resample the randomization of ``worlds``, then reset their state."""
+        dr = self.dr()
+        if dr is not None and len(worlds):
+            values = dr.sample(self.nominal, worlds, self.generator)
+            params = self.task.model.get_params()
+            with torch.no_grad():
+                for name, v in values.items():
+                    params[name][worlds.to(params[name].device)] = v.to(params[name])
+        self._delayed[:, worlds] = 0.0
+        self.task.reset_worlds(worlds, self.generator)
+
+    def delay(self, action: torch.Tensor) -> torch.Tensor:
+        """The action applied now: ``action`` itself, or the one from ``action_delay`` steps ago."""
+        if self._delayed.shape[0] == 1:
+            return action
+        self._delayed = torch.cat([self._delayed[1:], action.cpu()[None]])
+        return self._delayed[0].to(action)
+
+    def randomization_info(self) -> dict:
+        dr = self.dr()
+        if dr is None:
+            return {}
+        names = {p.name for p in dr.params}
+        names |= {"actuator_gear"} if dr.actuator_strength is not None else set()
+        names |= {"gravity"} if dr.gravity_tilt > 0 else set()
+        names |= {"body_ipos"} if dr.com_offset > 0 else set()
+        params = self.task.model.get_params()
+        return {"randomization": {n: params[n].detach().cpu().numpy().copy() for n in sorted(names)}}
 
     def seed(self, seed):
         if seed is not None:
@@ -79,6 +126,9 @@ class _Core:
 
     def observe(self):
         state = self.task.obs().to(torch.float32)
+        dr = self.dr()
+        if dr is not None and dr.obs_noise > 0:
+            state = state + dr.obs_noise * torch.randn(state.shape, generator=self.generator).to(state)
         if self.obs_mode == "state":
             out = state
         elif self.obs_mode == "pixels":
@@ -106,7 +156,9 @@ class WorldsimVectorEnv(VectorEnv):
     last observation goes in ``info["final_obs"]``). ``reset(options={"reset_mask": mask})`` resets some worlds.
     A world whose state becomes non-finite or explodes is truncated, reset at once and flagged in
     ``info["diverged"]``: observations never contain NaN. ``return_torch=True`` returns torch tensors on the
-    simulator's device (no copy to the host).
+    simulator's device (no copy to the host). ``randomization`` (None, ``"default"``, a
+    :class:`~worldsim.randomization.DomainRandomization` or an ``AutomaticDomainRandomization``) is resampled
+    per world at every reset, with the values in ``info["randomization"]``.
     """
 
     metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -124,9 +176,10 @@ class WorldsimVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         return_torch: bool = False,
+        randomization=None,
     ):
         self.core = _Core(task, num_envs, obs_mode=obs_mode, render_mode=render_mode, width=width, height=height,
-                          device=device, return_torch=return_torch)  # fmt: skip
+                          device=device, return_torch=return_torch, randomization=randomization)  # fmt: skip
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         if self.autoreset_mode == AutoresetMode.DISABLED:
             raise ValueError("autoreset_mode DISABLED is not supported; use NEXT_STEP or SAME_STEP")
@@ -152,10 +205,10 @@ class WorldsimVectorEnv(VectorEnv):
             if mask.shape != (self.num_envs,):
                 raise ValueError(f"reset_mask has shape {list(mask.shape)}, expected [{self.num_envs}]")
             worlds = torch.nonzero(mask).flatten()
-        self.core.task.reset_worlds(worlds, self.core.generator)
+        self.core.reset_worlds(worlds)
         self._elapsed[worlds] = 0
         self._needs_reset[worlds] = False
-        return self.core.observe(), {}
+        return self.core.observe(), self.core.randomization_info()
 
     def step(self, actions):
         task = self.core.task
@@ -164,9 +217,9 @@ class WorldsimVectorEnv(VectorEnv):
             torch.nonzero(self._needs_reset).flatten() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
         )
         if resetting is not None and len(resetting):
-            task.reset_worlds(resetting, self.core.generator)
+            self.core.reset_worlds(resetting)
             kept = (task.sim.qpos[resetting].clone(), task.sim.qvel[resetting].clone())
-        reward, info = task.step(a)
+        reward, info = task.step(self.core.delay(a))
         self._elapsed += 1
         terminated = task.terminated().cpu()
         truncated = self._elapsed >= self.horizon
@@ -175,7 +228,7 @@ class WorldsimVectorEnv(VectorEnv):
         truncated |= diverged
         reward = torch.where(diverged.to(reward.device), torch.zeros_like(reward), reward)
         if diverged.any():  # never hand out a NaN: those worlds restart now
-            task.reset_worlds(torch.nonzero(diverged).flatten(), self.core.generator)
+            self.core.reset_worlds(torch.nonzero(diverged).flatten())
         if resetting is not None and len(resetting):
             task.sim.reset(kept[0], kept[1], worlds=resetting)  # the reset step ignores the action
             reward[resetting.to(reward.device)] = 0.0
@@ -186,6 +239,7 @@ class WorldsimVectorEnv(VectorEnv):
         done = terminated | truncated
         info = {k: _to_numpy(v) if not self.core.return_torch else v for k, v in info.items()}
         info["diverged"] = diverged.numpy()
+        info.update(self.core.randomization_info())
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self._needs_reset = done.clone()
             obs = self.core.observe()
@@ -196,7 +250,7 @@ class WorldsimVectorEnv(VectorEnv):
                                              dtype=object)  # fmt: skip
                 info["_final_obs"] = done.numpy()
                 worlds = torch.nonzero(done).flatten()
-                task.reset_worlds(worlds, self.core.generator)
+                self.core.reset_worlds(worlds)
                 self._elapsed[worlds] = 0
             obs = self.core.observe()
         rew = reward.to(torch.float32)
@@ -217,9 +271,9 @@ class WorldsimEnv(Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
 
     def __init__(self, task: str | type = "CartPole", *, obs_mode: str = "state", render_mode: str | None = None,
-                 width: int = 64, height: int = 64, device: str = "cpu"):  # fmt: skip
+                 width: int = 64, height: int = 64, device: str = "cpu", randomization=None):  # fmt: skip
         self.core = _Core(task, 1, obs_mode=obs_mode, render_mode=render_mode, width=width, height=height,
-                          device=device)  # fmt: skip
+                          device=device, randomization=randomization)  # fmt: skip
         self.render_mode = render_mode
         self.observation_space = self.core.single_observation_space
         self.action_space = self.core.single_action_space
@@ -228,19 +282,20 @@ class WorldsimEnv(Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.core.seed(seed)
-        self.core.task.reset_worlds(torch.arange(1), self.core.generator)
-        return _index(self.core.observe(), 0), {}
+        self.core.reset_worlds(torch.arange(1))
+        return _index(self.core.observe(), 0), self.core.randomization_info()
 
     def step(self, action):
         task = self.core.task
         a = self.core.check_action(action, self.action_space.shape)
-        reward, info = task.step(a)
+        reward, info = task.step(self.core.delay(a))
         diverged = bool(task.diverged()[0])
         terminated = bool(task.terminated()[0]) and not diverged
         if diverged:
-            task.reset_worlds(torch.arange(1), self.core.generator)
+            self.core.reset_worlds(torch.arange(1))
         info = {k: _to_numpy(v)[0] for k, v in info.items()}
         info["diverged"] = diverged
+        info.update(self.core.randomization_info())
         r = 0.0 if diverged else float(reward[0])
         return _index(self.core.observe(), 0), r, terminated, diverged, info
 

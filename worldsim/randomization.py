@@ -1,0 +1,223 @@
+"""Domain randomization: distributions over entries of the per-world parameter table (and a few other knobs),
+resampled per world at every reset, and automatic domain randomization (ADR) that widens the ranges while the
+policy keeps up.
+
+Example::
+
+    dr = DomainRandomization([
+        ParamRandomization("geom_friction", Uniform(0.5, 1.5), mode="scale"),
+        ParamRandomization("body_mass", Uniform(0.8, 1.2), mode="scale"),
+    ], obs_noise=0.01, action_delay=1)
+    envs = gymnasium.make_vec("worldsim/PushBox-v0", num_envs=64, randomization=dr)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .physics.params import PARAM_SPECS
+
+
+@dataclass
+class Uniform:
+    low: float
+    high: float
+
+    def sample(self, shape, generator: torch.Generator) -> torch.Tensor:
+        return self.low + (self.high - self.low) * torch.rand(shape, generator=generator)
+
+    def widened(self, factor: float, centre: float):
+        return Uniform(centre + (self.low - centre) * factor, centre + (self.high - centre) * factor)
+
+
+@dataclass
+class LogUniform:
+    low: float
+    high: float
+
+    def sample(self, shape, generator: torch.Generator) -> torch.Tensor:
+        lo, hi = math.log(self.low), math.log(self.high)
+        return torch.exp(lo + (hi - lo) * torch.rand(shape, generator=generator))
+
+    def widened(self, factor: float, centre: float):
+        c = math.log(centre)
+        return LogUniform(
+            math.exp(c + (math.log(self.low) - c) * factor), math.exp(c + (math.log(self.high) - c) * factor)
+        )
+
+
+@dataclass
+class Normal:
+    mean: float
+    std: float
+
+    def sample(self, shape, generator: torch.Generator) -> torch.Tensor:
+        return self.mean + self.std * torch.randn(shape, generator=generator)
+
+    def widened(self, factor: float, centre: float):
+        return Normal(self.mean, self.std * factor)
+
+
+@dataclass
+class Choice:
+    values: tuple
+
+    def sample(self, shape, generator: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(len(self.values), shape, generator=generator)
+        return torch.as_tensor(self.values, dtype=torch.float32)[idx]
+
+    def widened(self, factor: float, centre: float):
+        return self
+
+
+MODES = ("scale", "add", "set")
+
+
+def _centre(dist, mode: str) -> float:
+    """The value a distribution's range is widened or narrowed about: no change for scale/add, its middle for set."""
+    if mode == "scale":
+        return 1.0
+    if mode == "add":
+        return 0.0
+    if isinstance(dist, Uniform):
+        return 0.5 * (dist.low + dist.high)
+    if isinstance(dist, LogUniform):
+        return math.sqrt(dist.low * dist.high)
+    return dist.mean if isinstance(dist, Normal) else 0.0
+
+
+@dataclass
+class ParamRandomization:
+    """Randomize parameter ``name`` (an entry of ``model.get_params()``): each world's nominal value is scaled
+    by, added to, or set to a draw of ``dist`` (one draw per element of the entry)."""
+
+    name: str
+    dist: Uniform | LogUniform | Normal | Choice
+    mode: str = "scale"
+
+    def __post_init__(self):
+        if self.name not in PARAM_SPECS:
+            raise ValueError(f"unknown parameter {self.name!r}; known: {sorted(PARAM_SPECS)}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+
+
+@dataclass
+class DomainRandomization:
+    """What to randomize, resampled per world at every reset. The values each world got are reported in
+    ``info["randomization"]`` (name → array [N, ...]).
+
+    Args:
+        params: parameter-table randomizations.
+        obs_noise: standard deviation of Gaussian noise added to state observations.
+        action_delay: actions reach the simulator this many steps late (0: none).
+        actuator_strength: a distribution scaling ``actuator_gear`` per world (motor strength).
+        gravity_tilt: gravity's direction tilted by up to this angle [rad], uniformly over directions.
+        com_offset: each body's centre of mass shifted by U(−com_offset, com_offset) per axis [m].
+    """
+
+    params: list[ParamRandomization] = field(default_factory=list)
+    obs_noise: float = 0.0
+    action_delay: int = 0
+    actuator_strength: Uniform | LogUniform | Normal | None = None
+    gravity_tilt: float = 0.0
+    com_offset: float = 0.0
+
+    def __post_init__(self):
+        if self.obs_noise < 0 or self.gravity_tilt < 0 or self.com_offset < 0:
+            raise ValueError("obs_noise, gravity_tilt and com_offset must be >= 0")
+        if not isinstance(self.action_delay, int) or self.action_delay < 0:
+            raise ValueError(f"action_delay must be a non-negative integer, got {self.action_delay!r}")
+
+    def sample(self, nominal: dict[str, torch.Tensor], worlds: torch.Tensor, generator: torch.Generator):
+        """New parameter values for ``worlds`` from the model's nominal table; returns {name: tensor [k, ...]} for
+        every entry it changes."""
+        k = len(worlds)
+        out: dict[str, torch.Tensor] = {}
+
+        def current(name):
+            return out[name] if name in out else nominal[name][worlds].clone()
+
+        for p in self.params:
+            base = current(p.name)
+            draw = p.dist.sample(base.shape, generator).to(base)
+            out[p.name] = base * draw if p.mode == "scale" else base + draw if p.mode == "add" else draw
+        if self.actuator_strength is not None:
+            base = current("actuator_gear")
+            out["actuator_gear"] = base * self.actuator_strength.sample(base.shape, generator).to(base)
+        if self.gravity_tilt > 0:
+            g = current("gravity")
+            tilt = self.gravity_tilt * torch.sqrt(torch.rand(k, generator=generator))
+            azimuth = 2 * math.pi * torch.rand(k, generator=generator)
+            axis = torch.stack([torch.cos(azimuth), torch.sin(azimuth), torch.zeros(k)], dim=1).to(g)
+            # rotate g about a horizontal axis by the tilt (Rodrigues)
+            c, s = torch.cos(tilt)[:, None].to(g), torch.sin(tilt)[:, None].to(g)
+            out["gravity"] = g * c + torch.linalg.cross(axis, g) * s + axis * (axis * g).sum(1, keepdim=True) * (1 - c)
+        if self.com_offset > 0:
+            base = current("body_ipos")
+            out["body_ipos"] = base + (2 * torch.rand(base.shape, generator=generator) - 1).to(base) * self.com_offset
+        return out
+
+
+def default_randomization(task: str) -> DomainRandomization:
+    """The preset of a task, as in the sim-to-real literature: friction ×U(0.5, 1.5), mass ×U(0.8, 1.2), joint
+    damping ×U(0.8, 1.2), motor strength ×U(0.8, 1.2), a 0.01 observation noise, and for locomotion a 2° gravity
+    tilt."""
+    params = [
+        ParamRandomization("geom_friction", Uniform(0.5, 1.5)),
+        ParamRandomization("body_mass", Uniform(0.8, 1.2)),
+        ParamRandomization("dof_damping", Uniform(0.8, 1.2)),
+    ]
+    tilt = math.radians(2.0) if task in ("HalfCheetah", "Ant") else 0.0
+    return DomainRandomization(params, obs_noise=0.01, actuator_strength=Uniform(0.8, 1.2), gravity_tilt=tilt)
+
+
+class AutomaticDomainRandomization:
+    """ADR: every distribution's range is widened by (1 + alpha) about its nominal centre when the recent mean
+    return exceeds ``high``, and narrowed by 1/(1 + alpha) when it falls below ``low``.
+
+    ``ranges()`` shows the current distributions; ``state_dict()`` / ``load_state_dict()`` save them with a
+    checkpoint.
+    """
+
+    def __init__(self, base: DomainRandomization, *, alpha: float = 0.1, high: float, low: float,
+                 initial_scale: float = 0.1, max_scale: float = 3.0):  # fmt: skip
+        if not alpha > 0 or not high > low:
+            raise ValueError("ADR needs alpha > 0 and high > low")
+        self.base, self.alpha, self.high, self.low, self.max_scale = base, alpha, high, low, max_scale
+        self.scale = initial_scale
+        self.current = self._build()
+
+    def _build(self) -> DomainRandomization:
+        dr = copy.deepcopy(self.base)
+        for p in dr.params:
+            p.dist = p.dist.widened(self.scale, _centre(p.dist, p.mode))
+        if dr.actuator_strength is not None:
+            dr.actuator_strength = dr.actuator_strength.widened(self.scale, 1.0)
+        dr.gravity_tilt *= self.scale
+        dr.com_offset *= self.scale
+        dr.obs_noise *= self.scale
+        return dr
+
+    def update(self, mean_return: float) -> float:
+        """Adjust the ranges from a recent mean return; returns the new scale (1 = the base ranges)."""
+        if mean_return > self.high:
+            self.scale = min(self.scale * (1 + self.alpha), self.max_scale)
+        elif mean_return < self.low:
+            self.scale = self.scale / (1 + self.alpha)
+        self.current = self._build()
+        return self.scale
+
+    def ranges(self) -> dict:
+        return {p.name: p.dist for p in self.current.params} | {"scale": self.scale}
+
+    def state_dict(self) -> dict:
+        return {"scale": self.scale, "alpha": self.alpha, "high": self.high, "low": self.low}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scale, self.alpha, self.high, self.low = state["scale"], state["alpha"], state["high"], state["low"]
+        self.current = self._build()
