@@ -52,6 +52,7 @@ bench: setup
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/gradient_memory.py
 	$(PY) benchmarks/render.py
+	$(PY) benchmarks/envs.py
 
 clean:
 	rm -rf $(VENV) .cache outputs
