@@ -4,6 +4,7 @@ partial reset, seeding and robustness."""
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 
 import worldsim  # noqa: F401  (registers worldsim/<Task>-v0)
@@ -111,3 +112,18 @@ def test_divergence_is_truncated_and_never_returns_nan():
     obs, rew, term, trunc, info = envs.step(np.zeros((3, 6), np.float32))
     assert info["diverged"].tolist() == [False, True, False]
     assert trunc[1] and not term[1] and np.isfinite(obs).all() and np.isfinite(rew).all()
+
+
+def test_torch_observations_and_gymnasium_wrappers():
+    envs = WorldsimVectorEnv("Reacher", 2, return_torch=True)
+    obs, _ = envs.reset(seed=0)
+    assert isinstance(obs, torch.Tensor) and obs.shape == (2, 10)
+    obs, rew, term, trunc, _ = envs.step(np.zeros((2, 2), np.float32))
+    assert isinstance(obs, torch.Tensor) and isinstance(rew, torch.Tensor)
+    # gymnasium's own wrappers work on the single env (frame stacking, normalization)
+    env = gym.wrappers.FrameStackObservation(gym.make("worldsim/Pendulum-v0"), stack_size=3)
+    env = gym.wrappers.NormalizeObservation(env)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (3, 3)
+    obs, *_ = env.step(env.action_space.sample())
+    assert np.isfinite(obs).all()

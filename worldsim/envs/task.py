@@ -69,8 +69,7 @@ class Task:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""
         before = self.snapshot()
         ctrl = torch.maximum(torch.minimum(action, self._high), self._low)
-        for _ in range(self.frame_skip):
-            self.sim.step(ctrl)
+        self.sim.step(ctrl, steps=self.frame_skip)
         return self.reward(ctrl, before)
 
     def diverged(self) -> torch.Tensor:

@@ -69,13 +69,17 @@ class Simulator:
         self.ctrl[idx] = 0.0
         self.time[idx.cpu()] = 0.0
 
-    def step(self, ctrl=None) -> None:
-        """Advance every world by ``model.timestep`` with controls ``ctrl`` [N, nu] (default: zero)."""
+    def step(self, ctrl=None, *, steps: int = 1) -> None:
+        """Advance every world by ``steps`` × ``model.timestep`` holding controls ``ctrl`` [N, nu] (default: the
+        previous controls; zero after a reset). Several steps in one call save the per-call overhead (an env's
+        frame skip)."""
         m = self.model
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
         if ctrl is not None:
             self.ctrl.copy_(as_state_tensor("ctrl", ctrl, (m.num_worlds, m.nu), m.device))
-        self._step(m.timestep / m.substeps, m.substeps)
-        self.time += m.timestep
+        self._step(m.timestep / m.substeps, m.substeps * steps)
+        self.time += m.timestep * steps
 
     def _world_index(self, worlds) -> torch.Tensor:
         n = self.model.num_worlds
