@@ -18,7 +18,7 @@ def test_check_env_state(task):
     assert env.observation_space.dtype == np.float32 and env.action_space.dtype == np.float32
 
 
-@pytest.mark.parametrize("task", ["CartPole", "Ant", "PushBox"])
+@pytest.mark.parametrize("task", sorted(TASKS))
 @pytest.mark.parametrize("obs_mode", ["pixels", "state+pixels"])
 def test_check_env_pixels(task, obs_mode):
     env = gym.make(f"worldsim/{task}-v0", obs_mode=obs_mode, render_mode="rgb_array", width=32, height=32)

@@ -100,3 +100,22 @@ def test_fuzz_random_actions_and_randomization_never_give_nan(task, seed, scale)
         obs, rew, term, trunc, info = envs.step(action)
         assert np.isfinite(obs).all() and np.isfinite(rew).all()
     assert torch.isfinite(envs.core.task.sim.qpos).all()
+
+
+def test_visual_randomization_changes_pixels_per_world():
+    dr = DomainRandomization(color_jitter=0.3, light_gain=Uniform(0.6, 1.2), background=Uniform(0.0, 1.0),
+                             camera_jitter=0.05, fov_jitter=5.0)  # fmt: skip
+    envs = WorldsimVectorEnv("CartPole", 2, obs_mode="pixels", width=32, height=32, randomization=dr)
+    _, info = envs.reset(seed=0)
+    envs.core.task.sim.reset()  # the same state in both worlds: only the visual draws differ
+    pixels = envs.core.observe()
+    assert pixels.shape == (2, 32, 32, 3)
+    assert np.abs(pixels[0].astype(int) - pixels[1].astype(int)).mean() > 5
+    vis = info["randomization"]
+    assert vis["visual_background"].shape == (2, 3) and (vis["visual_background"] <= 1).all()
+    assert np.abs(vis["visual_fov_offset"]).max() <= 5.0 and not np.allclose(vis["visual_color_gain"][0], 1.0)
+    plain = WorldsimVectorEnv("CartPole", 2, obs_mode="pixels", width=32, height=32)
+    plain.reset(seed=0)
+    plain.core.task.sim.reset()
+    same = plain.core.observe()
+    np.testing.assert_array_equal(same[0], same[1])  # without randomization both worlds look alike

@@ -118,6 +118,11 @@ class DomainRandomization:
         actuator_strength: a distribution scaling ``actuator_gear`` per world (motor strength).
         gravity_tilt: gravity's direction tilted by up to this angle [rad], uniformly over directions.
         com_offset: each body's centre of mass shifted by U(−com_offset, com_offset) per axis [m].
+        color_jitter: splat colors multiplied per world and channel by U(1 − color_jitter, 1 + color_jitter).
+        light_gain: a distribution of an overall brightness gain per world (lighting as a color gain).
+        background: a distribution of each background channel per world (None: the task's sky color).
+        camera_jitter: camera position moved by U(−camera_jitter, camera_jitter) per axis [m].
+        fov_jitter: vertical field of view changed by U(−fov_jitter, fov_jitter) [degrees].
     """
 
     params: list[ParamRandomization] = field(default_factory=list)
@@ -126,10 +131,16 @@ class DomainRandomization:
     actuator_strength: Uniform | LogUniform | Normal | None = None
     gravity_tilt: float = 0.0
     com_offset: float = 0.0
+    color_jitter: float = 0.0
+    light_gain: Uniform | LogUniform | Normal | None = None
+    background: Uniform | None = None
+    camera_jitter: float = 0.0
+    fov_jitter: float = 0.0
 
     def __post_init__(self):
-        if self.obs_noise < 0 or self.gravity_tilt < 0 or self.com_offset < 0:
-            raise ValueError("obs_noise, gravity_tilt and com_offset must be >= 0")
+        for name in ("obs_noise", "gravity_tilt", "com_offset", "color_jitter", "camera_jitter", "fov_jitter"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not isinstance(self.action_delay, int) or self.action_delay < 0:
             raise ValueError(f"action_delay must be a non-negative integer, got {self.action_delay!r}")
 
@@ -161,6 +172,20 @@ class DomainRandomization:
             base = current("body_ipos")
             out["body_ipos"] = base + (2 * torch.rand(base.shape, generator=generator) - 1).to(base) * self.com_offset
         return out
+
+    def sample_visual(self, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Per-world visual draws: ``color_gain`` [k, 3], ``background`` [k, 3] (NaN: task default),
+        ``camera_offset`` [k, 3] (m), ``fov_offset`` [k] (degrees)."""
+        gain = 1.0 + self.color_jitter * (2 * torch.rand(count, 3, generator=generator) - 1)
+        if self.light_gain is not None:
+            gain = gain * self.light_gain.sample((count, 1), generator)
+        bg = self.background.sample((count, 3), generator) if self.background else torch.full((count, 3), float("nan"))
+        return {
+            "color_gain": gain,
+            "background": bg,
+            "camera_offset": self.camera_jitter * (2 * torch.rand(count, 3, generator=generator) - 1),
+            "fov_offset": self.fov_jitter * (2 * torch.rand(count, generator=generator) - 1),
+        }
 
 
 def default_randomization(task: str) -> DomainRandomization:

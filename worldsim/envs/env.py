@@ -55,6 +55,10 @@ class _Core:
         self.nominal = {k: v.detach().clone() for k, v in self.task.model.get_params().items()}
         nu = self.single_action_space.shape[0]
         self._delayed = torch.zeros(self.dr().action_delay + 1 if self.dr() else 1, num_envs, nu)
+        self.visual = {  # per-world visual randomization (identity when none)
+            "color_gain": torch.ones(num_envs, 3), "background": torch.full((num_envs, 3), float("nan")),
+            "camera_offset": torch.zeros(num_envs, 3), "fov_offset": torch.zeros(num_envs),
+        }  # fmt: skip
 
     def dr(self) -> DomainRandomization | None:
         r = self.randomization
@@ -69,6 +73,9 @@ class _Core:
             with torch.no_grad():
                 for name, v in values.items():
                     params[name][worlds.to(params[name].device)] = v.to(params[name])
+        if dr is not None and len(worlds):
+            for name, v in dr.sample_visual(len(worlds), self.generator).items():
+                self.visual[name][worlds] = v
         self._delayed[:, worlds] = 0.0
         self.task.reset_worlds(worlds, self.generator)
 
@@ -88,7 +95,10 @@ class _Core:
         names |= {"gravity"} if dr.gravity_tilt > 0 else set()
         names |= {"body_ipos"} if dr.com_offset > 0 else set()
         params = self.task.model.get_params()
-        return {"randomization": {n: params[n].detach().cpu().numpy().copy() for n in sorted(names)}}
+        out = {n: params[n].detach().cpu().numpy().copy() for n in sorted(names)}
+        if self.obs_mode != "state":
+            out.update({f"visual_{k}": v.numpy().copy() for k, v in self.visual.items()})
+        return {"randomization": out}
 
     def seed(self, seed):
         if seed is not None:
@@ -106,10 +116,16 @@ class _Core:
     def pixels(self) -> torch.Tensor:
         if self._scene is None:
             self._scene = SplatScene.from_model(self.task.model, density=1500, ground_density=200)
+        dev = self.task.model.device
         eye, target = self.task_camera()
-        views = torch.stack([look_at(e, t) for e, t in zip(eye, target, strict=True)])[:, None]
-        out = self._scene.render(self.task.sim.qpos.clone(), views, intrinsics(45, self.width, self.height)[None],
-                                 self.width, self.height, backgrounds=torch.tensor([[0.7, 0.8, 0.95]]))  # fmt: skip
+        eye = torch.tensor(eye) + self.visual["camera_offset"]
+        views = torch.stack([look_at(e, t) for e, t in zip(eye, target, strict=True)])[:, None].to(dev)
+        Ks = torch.stack([intrinsics(45 + float(f), self.width, self.height) for f in self.visual["fov_offset"]])
+        sky = torch.tensor([0.7, 0.8, 0.95]).expand(self.task.num_worlds, 3)
+        bg = torch.where(torch.isnan(self.visual["background"]), sky, self.visual["background"]).to(dev)
+        colors = (self._scene.colors[None] * self.visual["color_gain"][:, None, :].to(dev)).clamp(0, 1)
+        out = self._scene.render(self.task.sim.qpos.clone(), views, Ks[:, None].to(dev), self.width, self.height,
+                                 backgrounds=bg[:, None], colors=colors)  # fmt: skip
         return (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8)
 
     def task_camera(self):

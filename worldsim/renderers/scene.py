@@ -240,18 +240,29 @@ class SplatScene:
         *,
         backgrounds: torch.Tensor | None = None,
         near_plane: float = 0.01,
+        colors: torch.Tensor | None = None,
     ) -> RenderOutput:
         """Render the N worlds at ``qpos`` [N, nq] from cameras ``viewmats`` [C, 4, 4] (shared) or [N, C, 4, 4]
-        (per world) with intrinsics ``Ks`` [C, 3, 3]; ``backgrounds`` [C, 3] or None (black). All N·C images come
-        from one rasterizer call."""
+        (per world) with intrinsics ``Ks`` [C, 3, 3] or [N, C, 3, 3]; ``backgrounds`` [C, 3], [N, C, 3] or None
+        (black); ``colors`` [N, S, 3] overrides the splat colors per world (visual randomization). All N·C images
+        come from one rasterizer call."""
         n = self.model.num_worlds
         if viewmats.ndim == 3:
             viewmats = viewmats[None].expand(n, -1, -1, -1)
         if viewmats.ndim != 4 or viewmats.shape[0] != n or viewmats.shape[2:] != (4, 4):
             raise ValueError(f"viewmats must be [C, 4, 4] or [{n}, C, 4, 4], got {list(viewmats.shape)}")
         C = viewmats.shape[1]
-        if Ks.shape != (C, 3, 3):
-            raise ValueError(f"Ks has shape {list(Ks.shape)}, expected [{C}, 3, 3]")
+        Ks = Ks[None].expand(n, -1, -1, -1) if Ks.ndim == 3 else Ks
+        if Ks.shape != (n, C, 3, 3):
+            raise ValueError(f"Ks has shape {list(Ks.shape)}, expected [{C}, 3, 3] or [{n}, {C}, 3, 3]")
+        if backgrounds is not None:
+            backgrounds = backgrounds[None].expand(n, -1, -1) if backgrounds.ndim == 2 else backgrounds
+            if backgrounds.shape != (n, C, 3):
+                raise ValueError(f"backgrounds has shape {list(backgrounds.shape)}, expected [{C}, 3] or [{n}, {C}, 3]")
+        if colors is None:
+            colors = self.colors[None].expand(n, -1, -1)
+        elif colors.shape != (n, self.num_splats, 3):
+            raise ValueError(f"colors has shape {list(colors.shape)}, expected [{n}, {self.num_splats}, 3]")
         means, quats = self.world_splats(qpos)
         S = self.num_splats
 
@@ -260,9 +271,9 @@ class SplatScene:
 
         image, alpha, meta = rasterize(
             per_camera(means), per_camera(quats), per_camera(self.scales[None].expand(n, -1, -1)),
-            per_camera(self.opacities[None].expand(n, -1)), per_camera(self.colors[None].expand(n, -1, -1)),
-            viewmats.reshape(n * C, 4, 4), Ks.repeat(n, 1, 1), width, height, render_mode="RGB+D",
-            backgrounds=None if backgrounds is None else backgrounds.repeat(n, 1), near_plane=near_plane,
+            per_camera(self.opacities[None].expand(n, -1)), per_camera(colors),
+            viewmats.reshape(n * C, 4, 4), Ks.reshape(n * C, 3, 3), width, height, render_mode="RGB+D",
+            backgrounds=None if backgrounds is None else backgrounds.reshape(n * C, 3), near_plane=near_plane,
         )  # fmt: skip
         top = meta["top"].long()
         body_id = torch.where(top >= 0, self.body[(top % S).clamp_min(0)], torch.full_like(top, -1))
