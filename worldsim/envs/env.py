@@ -73,7 +73,6 @@ class _Core:
             with torch.no_grad():
                 for name, v in values.items():
                     params[name][worlds.to(params[name].device)] = v.to(params[name])
-        if dr is not None and len(worlds):
             for name, v in dr.sample_visual(len(worlds), self.generator).items():
                 self.visual[name][worlds] = v
         self._delayed[:, worlds] = 0.0
@@ -129,16 +128,14 @@ class _Core:
         return (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8)
 
     def task_camera(self):
-        """Per world (eye, target): a default view of the task, following its root body when it moves."""
-        n = self.task.num_worlds
-        centre = torch.zeros(n, 3)
-        if self.task.model.nq >= 1 and type(self.task).__name__ in ("HalfCheetah", "Ant"):
-            centre[:, 0] = self.task.sim.qpos[:, 0].detach().cpu()
-        scale = {"Reacher": 0.6, "Pendulum": 3.0, "CartPole": 3.0, "PushBox": 1.5}.get(type(self.task).__name__, 4.0)
-        eye = centre + torch.tensor([0.0, -1.0, 0.6]) * scale
-        if type(self.task).__name__ == "Reacher":
-            eye = centre + torch.tensor([0.0, -0.3, 0.6])
-        return eye.tolist(), (centre + torch.tensor([0.0, 0.0, 0.2])).tolist()
+        """Per world (eye, target) of the task's camera (:attr:`Task.camera_eye`, following the root along x
+        when :attr:`Task.camera_follows_root`)."""
+        task = self.task
+        centre = torch.zeros(task.num_worlds, 3)
+        if task.camera_follows_root:
+            centre[:, 0] = task.sim.qpos[:, 0].detach().cpu()
+        eye = centre + torch.tensor(task.camera_eye)
+        return eye.tolist(), (centre + torch.tensor(task.camera_target)).tolist()
 
     def observe(self):
         state = self.task.obs().to(torch.float32)

@@ -23,6 +23,10 @@ class Task:
     frame_skip: int = 1
     horizon: int = 1000
     obs_size: int = 0
+    #: pixel-observation camera: eye and target [m] relative to the origin (or to the root's x when it follows)
+    camera_eye: tuple = (0.0, -4.0, 2.4)
+    camera_target: tuple = (0.0, 0.0, 0.2)
+    camera_follows_root: bool = False
 
     def __init__(self, num_worlds: int, device: str = "cpu"):
         self.model: Model = self.build_model(num_worlds, device)

@@ -30,6 +30,7 @@ class CartPole(Task):
     """
 
     frame_skip, horizon, obs_size = 2, 1000, 4
+    camera_eye = (0.0, -3.0, 1.8)
 
     def build_model(self, num_worlds, device):
         return _gym_model("inverted_pendulum.xml", num_worlds, device)
@@ -58,6 +59,7 @@ class Pendulum(Task):
     """
 
     frame_skip, horizon, obs_size = 1, 200, 3
+    camera_eye = (0.0, -3.0, 1.8)
 
     def build_model(self, num_worlds, device):
         b = ModelBuilder(timestep=0.05, gravity=(0, 0, -10.0))
@@ -88,6 +90,7 @@ class Reacher(Task):
     """
 
     frame_skip, horizon, obs_size = 2, 50, 10
+    camera_eye = (0.0, -0.3, 0.6)
 
     def build_model(self, num_worlds, device):
         model = _gym_model("reacher.xml", num_worlds, device)
@@ -126,6 +129,7 @@ class _Locomotion(Task):
     """Shared by HalfCheetah and Ant: forward reward from the root's x displacement, gymnasium v5 reset noise."""
 
     frame_skip, horizon = 5, 1000
+    camera_follows_root = True
     ctrl_cost_weight = 0.1
     noise = 0.1
 
@@ -200,6 +204,7 @@ class PushBox(Task):
     """
 
     frame_skip, horizon, obs_size = 20, 200, 10
+    camera_eye = (0.0, -1.5, 0.9)
 
     def build_model(self, num_worlds, device):
         b = ModelBuilder(timestep=0.002)
