@@ -8,7 +8,6 @@ Prints the numbers that tests/test_mujoco_agreement.py and tests/test_gradients.
 import os
 import sys
 
-import mujoco
 import numpy as np
 import torch
 
@@ -16,6 +15,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import worldsim  # noqa: E402
 from worldsim.physics.gradcheck import autodiff, finite_difference  # noqa: E402
+from worldsim.physics.mujoco_reference import mujoco_trajectory  # noqa: E402
 
 ASSETS = os.path.join(ROOT, "tests", "assets")
 
@@ -28,20 +28,14 @@ def mujoco_agreement(name: str, qvel_scale: float, steps: int = 250, seed: int =
     qpos0 = mj.qpos0.copy()
     qvel0 = rng.normal(0, qvel_scale, mj.nv)
     ctrl = rng.uniform(-2, 2, (steps, mj.nu))
-    d = mujoco.MjData(mj)
-    d.qpos[:], d.qvel[:] = qpos0, qvel0
-    ref = []
-    for u in ctrl:
-        d.ctrl[:] = u
-        mujoco.mj_step(mj, d)
-        ref.append(d.qpos.copy())
+    ref, _ = mujoco_trajectory(mj, qpos0, qvel0, ctrl)
     qs, _ = worldsim.rollout(
         model,
         torch.tensor(qpos0, dtype=torch.float32)[None],
         torch.tensor(qvel0, dtype=torch.float32)[None],
         torch.tensor(ctrl, dtype=torch.float32)[:, None],
     )
-    return np.abs(qs[:, 0].numpy() - np.array(ref)).max()
+    return np.abs(qs[:, 0].numpy() - ref).max()
 
 
 def grad_vs_fd(loss_fn, x: torch.Tensor, eps: float, indices):
@@ -72,27 +66,18 @@ def gym_agreement():
             q0[root_z[name]] += 1.0
         steps = round(0.1 / mj.opt.timestep)
         ctrl = rng.uniform(0.1 * mj.actuator_ctrlrange[:, 0], 0.1 * mj.actuator_ctrlrange[:, 1], (steps, mj.nu))
-        flight = np.abs(_worldsim(model, q0, ctrl) - _mujoco(mj, q0, ctrl)).max()
+        flight = np.abs(_worldsim(model, q0, ctrl) - mujoco_trajectory(mj, q0, np.zeros(mj.nv), ctrl)[0]).max()
         line = f"  {name:25s} {model.integrator:5s} in flight max |dqpos| {flight:.1e}"
         if name in root_z:
             seconds = 0.5 if name == "walker2d" else 1.0
             ctrl = np.zeros((round(seconds / mj.opt.timestep), mj.nu))
             z = root_z[name]
-            dz = np.abs(_worldsim(model, mj.qpos0, ctrl)[:, z] - _mujoco(mj, mj.qpos0, ctrl)[:, z])
+            dz = np.abs(
+                _worldsim(model, mj.qpos0, ctrl)[:, z] - mujoco_trajectory(mj, mj.qpos0, np.zeros(mj.nv), ctrl)[0][:, z]
+            )
             line += f" | on the floor ({seconds:.1f} s) root height: max diff {dz.max() * 100:.1f} cm"
             line += f", at the end {dz[-1] * 100:.1f} cm"
         print(line)
-
-
-def _mujoco(mj, q0, ctrl):
-    d = mujoco.MjData(mj)
-    d.qpos[:] = q0
-    out = []
-    for u in ctrl:
-        d.ctrl[:] = u
-        mujoco.mj_step(mj, d)
-        out.append(d.qpos.copy())
-    return np.array(out)
 
 
 def _worldsim(model, q0, ctrl):

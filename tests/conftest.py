@@ -1,13 +1,13 @@
-"""Shared fixtures: asset paths and a MuJoCo stepping oracle."""
+"""Shared fixtures: asset paths; the MuJoCo oracle is re-exported for the tests."""
 
 import os
 from pathlib import Path
 
-import mujoco
-import numpy as np
 import pytest
 
 os.environ.setdefault("WARP_CACHE_PATH", str(Path(__file__).resolve().parents[1] / ".cache" / "warp"))
+
+from worldsim.physics.mujoco_reference import mujoco_trajectory  # noqa: E402  (after WARP_CACHE_PATH is set)
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -18,15 +18,4 @@ def asset():
     return lambda name: str(ASSETS / name)
 
 
-def mujoco_trajectory(mj_model, qpos0, qvel0, ctrl):
-    """MuJoCo's qpos/qvel after each step, for one world: ctrl [T, nu] -> ([T, nq], [T, nv])."""
-    d = mujoco.MjData(mj_model)
-    d.qpos[:] = qpos0
-    d.qvel[:] = qvel0
-    qs, vs = [], []
-    for u in ctrl:
-        d.ctrl[:] = u
-        mujoco.mj_step(mj_model, d)
-        qs.append(d.qpos.copy())
-        vs.append(d.qvel.copy())
-    return np.array(qs), np.array(vs)
+__all__ = ["mujoco_trajectory"]
