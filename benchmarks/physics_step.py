@@ -191,7 +191,7 @@ def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) ->
         "bwd_fwd": bwd_s / fwd_s,
         "dq": dq,
         "nslot": model.nslot,
-        "limits": model.has_limits,
+        "limits": model.nlimit > 0,
     }
 
 

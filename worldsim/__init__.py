@@ -13,12 +13,12 @@ init_warp()
 
 from .envs import register_envs  # noqa: E402
 from .physics import (  # noqa: E402
-    CONTACT_DEFAULTS,
     PARAM_SPECS,
     MJCFError,
     Model,
     ModelBuilder,
     Simulator,
+    forward_kinematics,
     from_mjmodel,
     load_mjcf,
     rollout,
@@ -30,12 +30,12 @@ register_envs()
 __version__ = "0.1.0"
 
 __all__ = [
-    "CONTACT_DEFAULTS",
     "MJCFError",
     "Model",
     "ModelBuilder",
     "PARAM_SPECS",
     "Simulator",
+    "forward_kinematics",
     "from_mjmodel",
     "load_mjcf",
     "rollout",

@@ -1,25 +1,29 @@
-"""worldsim.physics: batched, differentiable rigid-body simulation in Warp.
+"""worldsim.physics: batched, differentiable rigid-body simulation in Warp, in MuJoCo's formulation.
 
-Public API: :func:`load_mjcf`, :class:`Model`, :class:`Simulator`, :func:`rollout`, ``PARAM_SPECS``.
+Public API: :func:`load_mjcf`, :class:`ModelBuilder`, :class:`Model`, :class:`Simulator`, :func:`rollout`,
+:func:`smoothed_rollout`, :func:`forward_kinematics`, ``PARAM_SPECS``.
 """
 
 from .builder import ModelBuilder
-from .mjcf import MJCFError, from_mjmodel, load_mjcf
+from .forward import forward_kinematics
+from .mjcf import from_mjmodel, load_mjcf
 from .model import Model
-from .params import CONTACT_DEFAULTS, PARAM_SPECS
+from .params import PARAM_SPECS
 from .rollout import rollout
 from .simulator import Simulator
 from .smoothing import smoothed_rollout
+from .support import MJCFError, unsupported_features
 
 __all__ = [
-    "CONTACT_DEFAULTS",
     "MJCFError",
     "Model",
     "ModelBuilder",
     "PARAM_SPECS",
     "Simulator",
+    "forward_kinematics",
     "from_mjmodel",
     "load_mjcf",
     "rollout",
     "smoothed_rollout",
+    "unsupported_features",
 ]

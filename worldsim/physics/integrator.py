@@ -1,15 +1,21 @@
-"""Integrators, as MuJoCo's: semi-implicit ``Euler`` and 4-stage ``RK4``.
+"""Integrators, as MuJoCo's: semi-implicit ``Euler`` (with implicit joint damping) and 4-stage ``RK4``.
 
-* Euler: q̇ ← q̇ + h q̈, then q ← q ⊕ h q̇ (new velocity), with MuJoCo's implicit joint damping folded into the
-  mass matrix by :mod:`.dynamics`.
-* RK4: the classic tableau on (q, q̇). Stage i starts from q₀ ⊕ h Σⱼ aᵢⱼ q̇ⱼ, q̇₀ + h Σⱼ aᵢⱼ q̈ⱼ; the step ends at
-  q₀ ⊕ h Σⱼ bⱼ q̇ⱼ, q̇₀ + h Σⱼ bⱼ q̈ⱼ (MuJoCo's mj_RungeKutta; no implicit damping).
+* Euler: q̇ ← q̇ + h·ã, then q ← q ⊕ h·q̇ (the new velocity), with ã = (M + h·diag(damping))⁻¹ M·qacc: MuJoCo's
+  implicit damping (mj_Euler), solved with a factor that is not differentiated and corrected differentiably as in
+  :mod:`.solver`.
+* RK4: the classic tableau on (q, q̇, act). Stage i starts from q₀ ⊕ h Σⱼ aᵢⱼ q̇ⱼ, q̇₀ + h Σⱼ aᵢⱼ q̈ⱼ; the step ends
+  at q₀ ⊕ h Σⱼ bⱼ q̇ⱼ, q̇₀ + h Σⱼ bⱼ q̈ⱼ (MuJoCo's mj_RungeKutta; no implicit damping).
+* Activations advance with :func:`.actuation.next_activation` at the step's (combined) rate.
 
 ``⊕`` integrates free and ball joint quaternions on the manifold (exp map of the body-frame angular velocity).
 """
 
+from __future__ import annotations
+
 import warp as wp
 
+from .actuation import next_activation
+from .dynamics import cholesky_inplace, cholesky_solve_diff, cholesky_solve_inplace
 from .spatial import JNT_BALL, JNT_FREE
 
 RK4_A = ((0.5,), (0.0, 0.5), (0.0, 0.0, 1.0))
@@ -76,11 +82,64 @@ def integrate_positions(
             qpos_out[w, qa] = qpos_in[w, qa] + h * vel[w, d]
 
 
+@wp.kernel(enable_backward=False)
+def eval_euler_damping_solve(
+    nv: int,
+    h: float,
+    damper_on: int,
+    qM: wp.array3d(dtype=wp.float32),
+    dof_damping: wp.array2d(dtype=wp.float32),
+    qacc: wp.array2d(dtype=wp.float32),
+    eul_LD: wp.array3d(dtype=wp.float32),
+    eul_star: wp.array2d(dtype=wp.float32),
+):
+    """Factor M + h·diag(damping) and solve for (M + h·diag(damping))⁻¹ M qacc (not differentiated)."""
+    w = wp.tid()
+    for i in range(nv):
+        for j in range(i + 1):
+            eul_LD[w, i, j] = qM[w, i, j]
+        eul_LD[w, i, i] += h * float(damper_on) * dof_damping[w, i]
+        s = float(0.0)
+        for j in range(nv):
+            s += qM[w, i, j] * qacc[w, j]
+        eul_star[w, i] = s
+    cholesky_inplace(w, nv, eul_LD)
+    cholesky_solve_inplace(w, nv, eul_LD, eul_star)
+
+
+@wp.kernel
+def eval_euler_damping_correction(
+    nv: int,
+    h: float,
+    damper_on: int,
+    qM: wp.array3d(dtype=wp.float32),
+    dof_damping: wp.array2d(dtype=wp.float32),
+    qacc: wp.array2d(dtype=wp.float32),
+    eul_LD: wp.array3d(dtype=wp.float32),
+    eul_star: wp.array2d(dtype=wp.float32),
+    eul_r: wp.array2d(dtype=wp.float32),
+    eul_acc: wp.array2d(dtype=wp.float32),
+    eul_y: wp.array2d(dtype=wp.float32),
+    eul_acc2: wp.array2d(dtype=wp.float32),
+    eul_x: wp.array2d(dtype=wp.float32),
+    qacc_euler: wp.array2d(dtype=wp.float32),
+):
+    """qacc_euler = y* - K⁻¹ (K y* - M qacc), K = M + h·diag(damping): the value y* with its exact derivative."""
+    w = wp.tid()
+    for i in range(nv):
+        eul_r[w, i] = h * float(damper_on) * dof_damping[w, i] * eul_star[w, i]
+        for j in range(nv):
+            eul_r[w, i] += qM[w, i, j] * (eul_star[w, j] - qacc[w, j])
+    cholesky_solve_diff(w, nv, eul_LD, eul_r, eul_acc, eul_y, eul_acc2, eul_x)
+    for i in range(nv):
+        qacc_euler[w, i] = eul_star[w, i] - eul_x[w, i]
+
+
 @wp.kernel
 def integrate_euler(
     qpos_in: wp.array2d(dtype=wp.float32),
     qvel_in: wp.array2d(dtype=wp.float32),
-    qacc: wp.array2d(dtype=wp.float32),
+    qacc_euler: wp.array2d(dtype=wp.float32),
     h: float,
     nv: int,
     njnt: int,
@@ -93,14 +152,14 @@ def integrate_euler(
     """One semi-implicit Euler step for world ``w``. ``*_out`` may alias ``*_in``."""
     w = wp.tid()
     for d in range(nv):
-        qvel_out[w, d] = qvel_in[w, d] + h * qacc[w, d]
+        qvel_out[w, d] = qvel_in[w, d] + h * qacc_euler[w, d]
     integrate_positions(w, qpos_in, qvel_out, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out)
 
 
 @wp.kernel
 def integrate_rk(
-    qpos0: wp.array2d(dtype=wp.float32),
-    qvel0: wp.array2d(dtype=wp.float32),
+    qpos_in: wp.array2d(dtype=wp.float32),
+    qvel_in: wp.array2d(dtype=wp.float32),
     v0: wp.array2d(dtype=wp.float32),
     v1: wp.array2d(dtype=wp.float32),
     v2: wp.array2d(dtype=wp.float32),
@@ -109,24 +168,58 @@ def integrate_rk(
     a1: wp.array2d(dtype=wp.float32),
     a2: wp.array2d(dtype=wp.float32),
     a3: wp.array2d(dtype=wp.float32),
-    weights: wp.vec4,
+    rk_weights: wp.vec4,
     h: float,
     nv: int,
     njnt: int,
     jnt_type: wp.array(dtype=wp.int32),
     jnt_qposadr: wp.array(dtype=wp.int32),
     jnt_dofadr: wp.array(dtype=wp.int32),
-    vel_comb: wp.array2d(dtype=wp.float32),
+    rk_vel: wp.array2d(dtype=wp.float32),
     qpos_out: wp.array2d(dtype=wp.float32),
     qvel_out: wp.array2d(dtype=wp.float32),
 ):
     """(q₀ ⊕ h Σₖ wₖ vₖ, q̇₀ + h Σₖ wₖ aₖ) for world ``w``: one RK4 stage or the final combination.
 
-    ``*_out`` may alias ``qpos0``/``qvel0``.
+    ``*_out`` may alias ``qpos_in``/``qvel_in``.
     """
     w = wp.tid()
+    k = rk_weights
     for d in range(nv):
-        vel_comb[w, d] = weights[0] * v0[w, d] + weights[1] * v1[w, d] + weights[2] * v2[w, d] + weights[3] * v3[w, d]
-        acc = weights[0] * a0[w, d] + weights[1] * a1[w, d] + weights[2] * a2[w, d] + weights[3] * a3[w, d]
-        qvel_out[w, d] = qvel0[w, d] + h * acc
-    integrate_positions(w, qpos0, vel_comb, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out)
+        rk_vel[w, d] = k[0] * v0[w, d] + k[1] * v1[w, d] + k[2] * v2[w, d] + k[3] * v3[w, d]
+        acc = k[0] * a0[w, d] + k[1] * a1[w, d] + k[2] * a2[w, d] + k[3] * a3[w, d]
+        qvel_out[w, d] = qvel_in[w, d] + h * acc
+    integrate_positions(w, qpos_in, rk_vel, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out)
+
+
+@wp.kernel
+def integrate_act(
+    nu: int,
+    h: float,
+    final: int,
+    act_in: wp.array2d(dtype=wp.float32),
+    d0: wp.array2d(dtype=wp.float32),
+    d1: wp.array2d(dtype=wp.float32),
+    d2: wp.array2d(dtype=wp.float32),
+    d3: wp.array2d(dtype=wp.float32),
+    rk_weights: wp.vec4,
+    actuator_actadr: wp.array(dtype=wp.int32),
+    actuator_dyntype: wp.array(dtype=wp.int32),
+    actuator_dynprm: wp.array(dtype=wp.vec3),
+    actuator_actlimited: wp.array(dtype=wp.int32),
+    actuator_actrange: wp.array(dtype=wp.vec2),
+    act_out: wp.array2d(dtype=wp.float32),
+):
+    """Activations after h at the rate Σₖ wₖ dₖ: an RK stage (linear, ``final`` = 0) or the step's end
+    (``final`` = 1: MuJoCo's mj_nextActivation, exact for filterexact, clamped to actrange)."""
+    w = wp.tid()
+    k = rk_weights
+    for a in range(nu):
+        adr = actuator_actadr[a]
+        if adr >= 0:
+            rate = k[0] * d0[w, adr] + k[1] * d1[w, adr] + k[2] * d2[w, adr] + k[3] * d3[w, adr]
+            if final != 0:
+                act_out[w, adr] = next_activation(actuator_dyntype[a], act_in[w, adr], rate, actuator_dynprm[a][0],
+                                                  h, actuator_actlimited[a], actuator_actrange[a])  # fmt: skip
+            else:
+                act_out[w, adr] = act_in[w, adr] + h * rate

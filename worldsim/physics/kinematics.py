@@ -1,8 +1,22 @@
-"""Forward kinematics and velocities, one thread per world, in MuJoCo's order.
+"""Forward kinematics, dof motion axes and body velocities, one thread per world, in MuJoCo's order.
 
-Frames are kept in arrays rather than loop-carried locals so that Warp's reverse mode, which does not replay
-dynamic loops, sees every intermediate value (see ``docs`` in Warp: "Dynamic Loops").
+Translation invariance
+----------------------
+Positions are kept relative to the origin of each body's *tree* (the bodies below one child of the world, MuJoCo's
+``body_rootid``): ``root_origin[w, b]`` is the world position of that origin (the root body's frame), and ``xpos``,
+``xipos``, ``geom_xpos``, ``site_xpos`` and the linear parts of ``cdof``/``cvel`` are relative to it. A model 10 km
+from the origin therefore computes lever arms, inertias and contact geometry from small numbers, as at the
+origin; world positions are ``root_origin + xpos`` (:func:`forward_kinematics`).
+
+The joint chain of a root body is computed relative to the body's base point (``body_pos``, in the world), then
+its frames are shifted by the chain's final offset; ``frame_pos`` of root bodies is stored base-relative and the
+velocity kernel applies that shift (:func:`chain_shift`).
+
+Every value that crosses a loop iteration lives in an array (Warp's reverse mode does not replay dynamic loops),
+written once per step.
 """
+
+from __future__ import annotations
 
 import warp as wp
 
@@ -10,19 +24,19 @@ from .spatial import JNT_BALL, JNT_FREE, JNT_HINGE, cross_motion, quat_from_mj, 
 
 
 @wp.kernel
-def eval_kinematics(
+def eval_body_poses(
     qpos: wp.array2d(dtype=wp.float32),
-    qvel: wp.array2d(dtype=wp.float32),
     nbody: int,
-    body_parent: wp.array(dtype=wp.int32),
+    body_parentid: wp.array(dtype=wp.int32),
+    body_rootid: wp.array(dtype=wp.int32),
     body_pos: wp.array(dtype=wp.vec3),
     body_quat: wp.array(dtype=wp.quat),
+    body_iquat: wp.array(dtype=wp.quat),
     body_jntadr: wp.array(dtype=wp.int32),
     body_jntnum: wp.array(dtype=wp.int32),
     body_frameadr: wp.array(dtype=wp.int32),
     jnt_type: wp.array(dtype=wp.int32),
     jnt_qposadr: wp.array(dtype=wp.int32),
-    jnt_dofadr: wp.array(dtype=wp.int32),
     jnt_pos: wp.array(dtype=wp.vec3),
     jnt_axis: wp.array(dtype=wp.vec3),
     qpos0: wp.array(dtype=wp.float32),
@@ -30,28 +44,33 @@ def eval_kinematics(
     # outputs
     frame_pos: wp.array2d(dtype=wp.vec3),
     frame_quat: wp.array2d(dtype=wp.quat),
-    frame_vel: wp.array2d(dtype=wp.spatial_vector),
+    root_origin: wp.array2d(dtype=wp.vec3),
     xpos: wp.array2d(dtype=wp.vec3),
     xquat: wp.array2d(dtype=wp.quat),
+    xmat: wp.array2d(dtype=wp.mat33),
     xipos: wp.array2d(dtype=wp.vec3),
-    cdof: wp.array2d(dtype=wp.spatial_vector),
-    cdof_dot: wp.array2d(dtype=wp.spatial_vector),
-    cvel: wp.array2d(dtype=wp.spatial_vector),
+    ximat: wp.array2d(dtype=wp.mat33),
 ):
-    """Body poses ``xpos/xquat``, centres of mass ``xipos``, dof motion axes ``cdof`` (world frame, at the world
-    origin), their time derivatives ``cdof_dot`` and body spatial velocities ``cvel`` for world ``w``."""
+    """Body poses ``xpos/xquat/xmat``, centres of mass ``xipos/ximat`` and tree origins ``root_origin``."""
     w = wp.tid()
     xpos[w, 0] = wp.vec3(0.0)
     xquat[w, 0] = wp.quat_identity()
+    xmat[w, 0] = wp.identity(n=3, dtype=float)
     xipos[w, 0] = wp.vec3(0.0)
-    cvel[w, 0] = wp.spatial_vector()
+    ximat[w, 0] = wp.identity(n=3, dtype=float)
+    root_origin[w, 0] = wp.vec3(0.0)
     for b in range(1, nbody):
-        p = body_parent[b]
+        p = body_parentid[b]
         fa = body_frameadr[b]
-        frame_pos[w, fa] = xpos[w, p] + wp.quat_rotate(xquat[w, p], body_pos[b])
-        frame_quat[w, fa] = xquat[w, p] * body_quat[b]
-        # poses: apply the body's joints in order (frame k -> frame k+1)
-        for k in range(body_jntnum[b]):
+        nj = body_jntnum[b]
+        # the frame before the joints: base-relative for a root body, tree-relative otherwise
+        if p == 0:
+            frame_pos[w, fa] = wp.vec3(0.0)
+            frame_quat[w, fa] = body_quat[b]
+        else:
+            frame_pos[w, fa] = xpos[w, p] + wp.quat_rotate(xquat[w, p], body_pos[b])
+            frame_quat[w, fa] = xquat[w, p] * body_quat[b]
+        for k in range(nj):
             j = body_jntadr[b] + k
             ppos = frame_pos[w, fa + k]
             prot = frame_quat[w, fa + k]
@@ -61,7 +80,8 @@ def eval_kinematics(
             npos = ppos
             nrot = prot
             if t == JNT_FREE:
-                npos = wp.vec3(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2])
+                # absolute world position; base-relative for this root body
+                npos = wp.vec3(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2]) - body_pos[b]
                 nrot = quat_from_mj(qpos[w, qa + 3], qpos[w, qa + 4], qpos[w, qa + 5], qpos[w, qa + 6])
             elif t == JNT_BALL:
                 nrot = prot * quat_from_mj(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2], qpos[w, qa + 3])
@@ -73,29 +93,78 @@ def eval_kinematics(
                 npos = ppos + wp.quat_rotate(prot, jnt_axis[j]) * (qpos[w, qa] - qpos0[qa])
             frame_pos[w, fa + k + 1] = npos
             frame_quat[w, fa + k + 1] = nrot
-        nj = body_jntnum[b]
-        bpos = frame_pos[w, fa + nj]
-        brot = frame_quat[w, fa + nj]
-        xpos[w, b] = bpos
-        xquat[w, b] = brot
-        xipos[w, b] = bpos + wp.quat_rotate(brot, body_ipos[w, b])
+        rot = frame_quat[w, fa + nj]
+        if p == 0:
+            root_origin[w, b] = body_pos[b] + frame_pos[w, fa + nj]
+            xpos[w, b] = wp.vec3(0.0)
+        else:
+            root_origin[w, b] = root_origin[w, body_rootid[b]]
+            xpos[w, b] = frame_pos[w, fa + nj]
+        xquat[w, b] = rot
+        xmat[w, b] = wp.quat_to_matrix(rot)
+        xipos[w, b] = xpos[w, b] + wp.quat_rotate(rot, body_ipos[w, b])
+        ximat[w, b] = wp.quat_to_matrix(rot * body_iquat[b])
 
-        # velocities: motion axes of each dof and the body velocity, joint by joint
+
+@wp.func
+def chain_shift(
+    w: int,
+    b: int,
+    body_parentid: wp.array(dtype=wp.int32),
+    body_frameadr: wp.array(dtype=wp.int32),
+    body_jntnum: wp.array(dtype=wp.int32),
+    frame_pos: wp.array2d(dtype=wp.vec3),
+):
+    """What to subtract from ``frame_pos`` of body b's chain to make it tree-relative (nonzero for root bodies)."""
+    if body_parentid[b] == 0:
+        return frame_pos[w, body_frameadr[b] + body_jntnum[b]]
+    return wp.vec3(0.0)
+
+
+@wp.kernel
+def eval_body_velocities(
+    qvel: wp.array2d(dtype=wp.float32),
+    nbody: int,
+    body_parentid: wp.array(dtype=wp.int32),
+    body_jntadr: wp.array(dtype=wp.int32),
+    body_jntnum: wp.array(dtype=wp.int32),
+    body_frameadr: wp.array(dtype=wp.int32),
+    jnt_type: wp.array(dtype=wp.int32),
+    jnt_dofadr: wp.array(dtype=wp.int32),
+    jnt_pos: wp.array(dtype=wp.vec3),
+    jnt_axis: wp.array(dtype=wp.vec3),
+    frame_pos: wp.array2d(dtype=wp.vec3),
+    frame_quat: wp.array2d(dtype=wp.quat),
+    xpos: wp.array2d(dtype=wp.vec3),
+    xquat: wp.array2d(dtype=wp.quat),
+    # outputs
+    frame_vel: wp.array2d(dtype=wp.spatial_vector),
+    cdof: wp.array2d(dtype=wp.spatial_vector),
+    cdof_dot: wp.array2d(dtype=wp.spatial_vector),
+    cvel: wp.array2d(dtype=wp.spatial_vector),
+):
+    """Dof motion axes ``cdof``, their derivatives ``cdof_dot`` and body velocities ``cvel`` (MuJoCo's mj_comVel
+    order: a ball's or free joint's rotational axes are differentiated with the velocity before them)."""
+    w = wp.tid()
+    cvel[w, 0] = wp.spatial_vector()
+    for b in range(1, nbody):
+        p = body_parentid[b]
+        fa = body_frameadr[b]
+        nj = body_jntnum[b]
+        shift = chain_shift(w, b, body_parentid, body_frameadr, body_jntnum, frame_pos)
         frame_vel[w, fa] = cvel[w, p]
         for k in range(nj):
             j = body_jntadr[b] + k
             d = jnt_dofadr[j]
             t = jnt_type[j]
             v = frame_vel[w, fa + k]
-            # joint anchor and axis in the frame before this joint (the hinge/slide axis is unchanged by itself)
-            ppos = frame_pos[w, fa + k]
             prot = frame_quat[w, fa + k]
-            anchor = ppos + wp.quat_rotate(prot, jnt_pos[j])
+            anchor = frame_pos[w, fa + k] + wp.quat_rotate(prot, jnt_pos[j]) - shift
             vout = v
             if t == JNT_FREE or t == JNT_BALL:
                 rdof = d
+                brot = xquat[w, b]
                 if t == JNT_FREE:
-                    # translational dofs along the world axes; their axes do not move
                     for i in range(3):
                         e = wp.vec3(0.0)
                         e[i] = 1.0
@@ -103,21 +172,20 @@ def eval_kinematics(
                         cdof_dot[w, d + i] = wp.spatial_vector()
                     v = v + sv(wp.vec3(0.0), wp.vec3(qvel[w, d], qvel[w, d + 1], qvel[w, d + 2]))
                     rdof = d + 3
-                    anchor = bpos
-                # rotational dofs about the body's own axes (angular velocity in the body frame)
+                    anchor = xpos[w, b]
                 a0 = wp.quat_rotate(brot, wp.vec3(1.0, 0.0, 0.0))
                 a1 = wp.quat_rotate(brot, wp.vec3(0.0, 1.0, 0.0))
                 a2 = wp.quat_rotate(brot, wp.vec3(0.0, 0.0, 1.0))
                 s0 = sv(a0, wp.cross(anchor, a0))
                 s1 = sv(a1, wp.cross(anchor, a1))
                 s2 = sv(a2, wp.cross(anchor, a2))
-                vout = v + s0 * qvel[w, rdof] + s1 * qvel[w, rdof + 1] + s2 * qvel[w, rdof + 2]
                 cdof[w, rdof] = s0
                 cdof[w, rdof + 1] = s1
                 cdof[w, rdof + 2] = s2
-                cdof_dot[w, rdof] = cross_motion(vout, s0)
-                cdof_dot[w, rdof + 1] = cross_motion(vout, s1)
-                cdof_dot[w, rdof + 2] = cross_motion(vout, s2)
+                cdof_dot[w, rdof] = cross_motion(v, s0)
+                cdof_dot[w, rdof + 1] = cross_motion(v, s1)
+                cdof_dot[w, rdof + 2] = cross_motion(v, s2)
+                vout = v + s0 * qvel[w, rdof] + s1 * qvel[w, rdof + 1] + s2 * qvel[w, rdof + 2]
             else:
                 axis = wp.quat_rotate(prot, jnt_axis[j])
                 s = sv(wp.vec3(0.0), axis)
@@ -134,14 +202,37 @@ def eval_kinematics(
 def eval_geom_poses(
     xpos: wp.array2d(dtype=wp.vec3),
     xquat: wp.array2d(dtype=wp.quat),
-    geom_body: wp.array(dtype=wp.int32),
+    geom_bodyid: wp.array(dtype=wp.int32),
     geom_pos: wp.array(dtype=wp.vec3),
     geom_quat: wp.array(dtype=wp.quat),
     geom_xpos: wp.array2d(dtype=wp.vec3),
-    geom_xquat: wp.array2d(dtype=wp.quat),
+    geom_xmat: wp.array2d(dtype=wp.mat33),
 ):
-    """World pose of every geom: ``geom_xpos [N, ngeom]``, ``geom_xquat [N, ngeom]``."""
+    """Pose of every geom (position relative to its tree origin): launched over (N, ngeom)."""
     w, g = wp.tid()
-    b = geom_body[g]
+    b = geom_bodyid[g]
     geom_xpos[w, g] = xpos[w, b] + wp.quat_rotate(xquat[w, b], geom_pos[g])
-    geom_xquat[w, g] = xquat[w, b] * geom_quat[g]
+    geom_xmat[w, g] = wp.quat_to_matrix(xquat[w, b] * geom_quat[g])
+
+
+@wp.kernel
+def eval_site_poses(
+    xpos: wp.array2d(dtype=wp.vec3),
+    xquat: wp.array2d(dtype=wp.quat),
+    site_bodyid: wp.array(dtype=wp.int32),
+    site_pos: wp.array(dtype=wp.vec3),
+    site_quat: wp.array(dtype=wp.quat),
+    site_xpos: wp.array2d(dtype=wp.vec3),
+    site_xmat: wp.array2d(dtype=wp.mat33),
+):
+    """Pose of every site (position relative to its tree origin): launched over (N, nsite)."""
+    w, s = wp.tid()
+    b = site_bodyid[s]
+    site_xpos[w, s] = xpos[w, b] + wp.quat_rotate(xquat[w, b], site_pos[s])
+    site_xmat[w, s] = wp.quat_to_matrix(xquat[w, b] * site_quat[s])
+
+
+@wp.func
+def point_jacobian_column(cdof_k: wp.spatial_vector, point: wp.vec3):
+    """Velocity of ``point`` (tree-relative) per unit velocity of a dof with motion axis ``cdof_k``."""
+    return wp.vec3(cdof_k[3], cdof_k[4], cdof_k[5]) + wp.cross(wp.vec3(cdof_k[0], cdof_k[1], cdof_k[2]), point)

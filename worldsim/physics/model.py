@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import mujoco
 import numpy as np
 import torch
 import warp as wp
@@ -25,37 +28,115 @@ def resolve_device(device: str | torch.device | None) -> tuple[torch.device, str
     raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {str(device)!r}")
 
 
+@dataclass
+class Options:
+    """Simulation options, as MuJoCo's ``<option>`` (``mjOption``) for the same file.
+
+    ``solver`` records the file's choice; worldsim solves the same convex problem with Newton's method whatever it
+    says (MuJoCo's PGS and CG converge to the same optimum). ``disabled``/``enabled`` hold MuJoCo's flag names
+    (``"contact"``, ``"energy"``, ...) that the file turned off/on.
+    """
+
+    timestep: float = 0.002
+    integrator: str = "Euler"  # "Euler" or "RK4"
+    cone: str = "pyramidal"  # "pyramidal" or "elliptic"
+    impratio: float = 1.0
+    solver: str = "Newton"
+    iterations: int = 100
+    tolerance: float = 1e-8
+    ls_iterations: int = 50
+    noslip_iterations: int = 0
+    noslip_tolerance: float = 1e-6
+    density: float = 0.0
+    viscosity: float = 0.0
+    wind: tuple = (0.0, 0.0, 0.0)
+    magnetic: tuple = (0.0, -0.5, 0.0)
+    disabled: frozenset = field(default_factory=frozenset)
+    enabled: frozenset = field(default_factory=frozenset)
+
+    def is_enabled(self, flag: str) -> bool:
+        """Whether a MuJoCo feature flag is in effect: a disable flag (``"contact"``, ``"gravity"``, ...) not
+        disabled, or an enable flag (``"energy"``, ``"override"``) enabled."""
+        return flag in self.enabled if flag in ENABLE_FLAGS else flag not in self.disabled
+
+
+#: MuJoCo's enable flags (off by default); every other flag name is a disable flag (on by default).
+ENABLE_FLAGS = frozenset(k.removeprefix("mjENBL_").lower() for k in mujoco.mjtEnableBit.__members__
+                         if k != "mjNENABLE")  # fmt: skip
+
+
 class Model:
     """N worlds that share a topology, with a per-world parameter table.
 
-    Attributes
-    ----------
-    nq, nv, nu: sizes of ``qpos``, ``qvel`` and ``ctrl`` (MuJoCo's layout for the same file).
-    nbody, ngeom, njnt: body (including the world body 0), geom and joint counts.
-    num_worlds: N, the leading dimension of every state and parameter array.
-    timestep: integration step [s]; ``substeps`` semi-implicit Euler substeps are taken per step.
-    device: the torch device holding states and parameters (Warp runs on the matching device).
+    Sizes (MuJoCo's names): ``nq, nv, nu, na`` (positions, velocities, controls, actuator activations), ``nbody``
+    (with the world body 0), ``njnt, ngeom, nsite, ntendon, neq, nsensor, nsensordata``; ``num_worlds`` N.
 
-    Build one with :func:`worldsim.load_mjcf`. Per-world parameters are read with :meth:`get_params` and
-    written with :meth:`set_params`; names and shapes are listed in ``worldsim.physics.PARAM_SPECS``.
+    Constraint capacity per world: ``nconmax`` contacts and ``njmax`` constraint rows (MuJoCo's names). Contacts
+    beyond ``nconmax`` in a world are dropped and counted (see :class:`worldsim.Simulator`).
+
+    ``const`` holds the model's constant arrays on the device, named as ``mujoco.MjModel`` fields (plus worldsim's
+    collision pair tables); every name, dtype and meaning is listed in
+    :data:`worldsim.physics.constants.CONSTANT_SPECS`.
+    Per-world parameters are read with :meth:`get_params` and written with :meth:`set_params`; names and shapes
+    are listed in ``worldsim.physics.PARAM_SPECS``.
+
+    Build one with :func:`worldsim.load_mjcf` or :class:`worldsim.ModelBuilder`.
     """
 
-    def __init__(self) -> None:  # filled in by the builders (load_mjcf); not meant to be called by users
-        self.nq = self.nv = self.nu = self.nbody = self.ngeom = self.njnt = 0
-        self.num_worlds = 1
-        self.timestep = 0.002
-        self.substeps = 1
-        self.device = torch.device("cpu")
-        self.wp_device = "cpu"
-        self.requires_grad = False
-        self.names: dict[str, list[str]] = {}
-        self.qpos0 = torch.zeros(0)
+    # sizes
+    nq: int
+    nv: int
+    nu: int
+    na: int
+    nbody: int
+    njnt: int
+    ngeom: int
+    nsite: int
+    ntendon: int
+    nwrap: int
+    neq: int
+    nsensor: int
+    nsensordata: int
+    nmesh: int
+    nhfield: int
+    nframe: int  # body frames plus one frame after each joint (forward kinematics)
+    # collision and constraint layout
+    npair: int  # candidate geom pairs
+    nslot: int  # contact slots (each pair owns a fixed run of them)
+    nconmax: int  # contacts per world that enter the constraint solver
+    ne: int  # equality constraint rows
+    nf: int  # friction-loss rows
+    nlimit: int  # joint and tendon limit candidates
+    njmax: int  # constraint rows per world
+    collider_families: list  # [(kernel, family_pairs wp.array)] one per collider kernel the model needs
+    # everything else
+    num_worlds: int
+    opt: Options
+    substeps: int
+    device: torch.device
+    wp_device: str
+    requires_grad: bool
+    names: dict[str, list[str]]
+    qpos0: torch.Tensor
+    mj_model: mujoco.MjModel
+    const: dict[str, wp.array]
+    sizes: dict[str, int]  # every size above by name, the scalars kernels take
+    meaninertia: float  # MuJoCo's mean diagonal inertia at qpos0 (scales the solver's tolerance)
+    override: dict  # MuJoCo's contact override (<flag override>): flag and o_solref, o_solimp, o_friction
+
+    def __init__(self) -> None:  # filled in by worldsim.physics.mjcf.from_mjmodel; not meant to be called by users
         self._params: dict[str, torch.Tensor] = {}
-        self.nslot = 0
-        self.has_limits = False
-        self.integrator = "Euler"
-        self.flags: dict[str, int] = {}
         self._workspaces: dict = {}
+
+    @property
+    def timestep(self) -> float:
+        """Integration step [s] (MuJoCo's ``opt.timestep``); ``substeps`` steps of timestep/substeps are taken."""
+        return self.opt.timestep
+
+    @property
+    def integrator(self) -> str:
+        """``"Euler"`` (MuJoCo's semi-implicit Euler) or ``"RK4"``."""
+        return self.opt.integrator
 
     # ----------------------------------------------------------------- parameters
     def param_shape(self, name: str) -> tuple[int, ...]:

@@ -2,9 +2,12 @@
 
 Forward runs the fast in-place step (no tape). Backward walks the trajectory in reverse: for each step it
 re-runs that one step from the stored state and then its adjoint kernels (recorded once, like a ``wp.Tape`` that
-can run chunks of worlds in parallel threads). The returned
-trajectory doubles as the checkpoint store, so memory is the trajectory itself plus one step's intermediates,
-whatever the horizon (no tape over the whole rollout is ever kept).
+can run chunks of worlds in parallel threads). The returned trajectory doubles as the checkpoint store, so memory
+is the trajectory itself plus one step's intermediates, whatever the horizon (no tape over the whole rollout is
+ever kept).
+
+Contacts and limits are solved by MuJoCo's constraint solver; their gradient is the implicit derivative of the
+solver's optimality conditions (see :mod:`worldsim.physics.solver`), exact between changes of the active set.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import warp as wp
 from .checks import as_state_tensor
 from .model import Model
 from .params import PARAM_SPECS
-from .step import ParallelStep, StepWorkspace, param_to_warp, params_to_warp
+from .step import ParallelStep, State, StepWorkspace, param_to_warp, params_to_warp
 
 PARAM_NAMES = tuple(PARAM_SPECS)
 
@@ -27,9 +30,10 @@ def rollout(
     ctrl: torch.Tensor,
     params: dict[str, torch.Tensor] | None = None,
     *,
+    act0: torch.Tensor | None = None,
     grad_clip: float | None = None,
     grad_window: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+):
     """Simulate T steps of all N worlds and return the states after each step.
 
     Args:
@@ -39,15 +43,17 @@ def rollout(
         ctrl: controls [T, N, nu] applied at each step (clamped to ``ctrlrange`` as MuJoCo does).
         params: optional overrides of the per-world parameter table, ``{name: tensor}`` with the shapes of
             ``model.get_params()`` (or shapes that broadcast to them). Entries not given come from the model.
+        act0: initial actuator activations [N, na] for models with stateful actuators (default zeros).
 
     Returns:
-        ``(qpos, qvel)`` of shapes [T, N, nq] and [T, N, nv]: the state after steps 1..T.
-        Differentiable w.r.t. ``qpos0``, ``qvel0``, ``ctrl`` and every parameter tensor that requires grad
-        (including the model's own when it was loaded with ``requires_grad=True``).
+        ``(qpos, qvel)`` of shapes [T, N, nq] and [T, N, nv]: the state after steps 1..T; for a model with
+        actuator activations (``model.na > 0``) ``(qpos, qvel, act)`` with act [T, N, na].
+        Differentiable w.r.t. ``qpos0``, ``qvel0``, ``act0``, ``ctrl`` and every parameter tensor that requires
+        grad (including the model's own when it was loaded with ``requires_grad=True``).
 
     Gradient options for long horizons (they change only the backward pass, and make it a biased estimate):
-        grad_clip: clip, per world and after every step, the norm of the adjoint state (d loss / d (qpos, qvel))
-            to this value, so exploding sensitivities (chaotic contact sequences) cannot overflow.
+        grad_clip: clip, per world and after every step, the norm of the adjoint state (d loss / d (qpos, qvel,
+            act)) to this value, so exploding sensitivities (chaotic contact sequences) cannot overflow.
         grad_window: truncated back-propagation: the adjoint state is reset every ``grad_window`` steps
             (counted from the end), so a loss term at step t reaches only the controls, states and parameter
             uses of its own window; the initial state gets gradient only from the first window.
@@ -68,6 +74,9 @@ def rollout(
         raise ValueError(f"ctrl has shape {list(ctrl.shape)}: the horizon T must be at least 1")
     qpos0 = as_state_tensor("qpos0", qpos0, (n, model.nq), dev, grad_ok=True)
     qvel0 = as_state_tensor("qvel0", qvel0, (n, model.nv), dev, grad_ok=True)
+    if act0 is None:
+        act0 = torch.zeros(n, model.na, device=dev)
+    act0 = as_state_tensor("act0", act0, (n, model.na), dev, grad_ok=True)
     ctrl = as_state_tensor("ctrl", ctrl, (horizon, n, model.nu), dev, grad_ok=True)
     merged = model.get_params()
     for name, value in (params or {}).items():
@@ -83,59 +92,62 @@ def rollout(
             raise ValueError(f"params[{name!r}] contains NaN or inf values")
         merged[name] = v
     plist = [merged[k].contiguous() for k in PARAM_NAMES]
-    return _Rollout.apply(model, (grad_clip, grad_window), qpos0, qvel0, ctrl, *plist)
+    qpos, qvel, act = _Rollout.apply(model, (grad_clip, grad_window), qpos0, qvel0, act0, ctrl, *plist)
+    return (qpos, qvel) if model.na == 0 else (qpos, qvel, act)
 
 
-class _StepBuffers:
-    """Padded Warp state arrays (a model may have nu = 0) with torch views of their valid part."""
+class _Buffers:
+    """Input and output states of one step with torch views of their valid parts (and of their gradients)."""
 
     def __init__(self, model: Model, requires_grad: bool):
-        n, dev = model.num_worlds, model.wp_device
-
-        def make(size):
-            a = wp.zeros((n, max(size, 1)), dtype=wp.float32, device=dev, requires_grad=requires_grad)
-            return a, wp.to_torch(a)[:, :size], (wp.to_torch(a.grad)[:, :size] if requires_grad else None)
-
-        self.q_in, self.tq_in, self.gq_in = make(model.nq)
-        self.v_in, self.tv_in, self.gv_in = make(model.nv)
-        self.u, self.tu, self.gu = make(model.nu)
-        self.q_out, self.tq_out, self.gq_out = make(model.nq)
-        self.v_out, self.tv_out, self.gv_out = make(model.nv)
+        self.inp = State(model, requires_grad)
+        self.out = State(model, requires_grad)
+        sizes = {"qpos": model.nq, "qvel": model.nv, "act": model.na, "ctrl": model.nu}
+        for side, state in (("in", self.inp), ("out", self.out)):
+            for name, arr in state.arrays().items():
+                setattr(self, f"{name}_{side}", wp.to_torch(arr)[:, : sizes[name]])
+                if requires_grad:
+                    setattr(self, f"g{name}_{side}", wp.to_torch(arr.grad)[:, : sizes[name]])
 
 
-def _workspace(model: Model, requires_grad: bool) -> tuple[StepWorkspace, _StepBuffers]:
+def _workspace(model: Model, requires_grad: bool) -> tuple[StepWorkspace, _Buffers]:
     key = ("rollout", requires_grad)
     if key not in model._workspaces:
-        model._workspaces[key] = (StepWorkspace(model, requires_grad), _StepBuffers(model, requires_grad))
+        model._workspaces[key] = (StepWorkspace(model, requires_grad), _Buffers(model, requires_grad))
     return model._workspaces[key]
 
 
 class _Rollout(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, model: Model, grad_options, qpos0, qvel0, ctrl, *params):
+    def forward(ctx, model: Model, grad_options, qpos0, qvel0, act0, ctrl, *params):
         horizon = ctrl.shape[0]
         ws, buf = _workspace(model, requires_grad=False)
         wparams = params_to_warp(dict(zip(PARAM_NAMES, params, strict=True)))
         h = model.timestep / model.substeps
-        qpos = torch.empty(horizon, model.num_worlds, model.nq, device=model.device)
-        qvel = torch.empty(horizon, model.num_worlds, model.nv, device=model.device)
-        buf.tq_in.copy_(qpos0)
-        buf.tv_in.copy_(qvel0)
-        step = ParallelStep(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_in, buf.v_in)
+        n = model.num_worlds
+        qpos = torch.empty(horizon, n, model.nq, device=model.device)
+        qvel = torch.empty(horizon, n, model.nv, device=model.device)
+        act = torch.empty(horizon, n, model.na, device=model.device)
+        buf.qpos_in.copy_(qpos0)
+        buf.qvel_in.copy_(qvel0)
+        buf.act_in.copy_(act0)
+        wp.to_torch(ws.qacc_warmstart).zero_()
+        step = ParallelStep(model, ws, wparams, buf.inp, buf.inp)
         for t in range(horizon):
-            buf.tu.copy_(ctrl[t])
+            buf.ctrl_in.copy_(ctrl[t])
             step(h, model.substeps)
-            qpos[t] = buf.tq_in
-            qvel[t] = buf.tv_in
+            qpos[t] = buf.qpos_in
+            qvel[t] = buf.qvel_in
+            act[t] = buf.act_in
         ctx.model = model
         ctx.grad_clip, ctx.grad_window = grad_options
-        ctx.save_for_backward(qpos0, qvel0, ctrl, qpos, qvel, *params)
-        return qpos, qvel
+        ctx.save_for_backward(qpos0, qvel0, act0, ctrl, qpos, qvel, act, *params)
+        return qpos, qvel, act
 
     @staticmethod
-    def backward(ctx, grad_qpos, grad_qvel):
+    def backward(ctx, grad_qpos, grad_qvel, grad_act):
         model: Model = ctx.model
-        qpos0, qvel0, ctrl, qpos, qvel, *params = ctx.saved_tensors
+        qpos0, qvel0, act0, ctrl, qpos, qvel, act, *params = ctx.saved_tensors
         horizon = ctrl.shape[0]
         h = model.timestep / model.substeps
         ws, buf = _workspace(model, requires_grad=True)
@@ -144,40 +156,42 @@ class _Rollout(torch.autograd.Function):
             name: param_to_warp(name, p, grad=g) for name, p, g in zip(PARAM_NAMES, params, param_grads, strict=True)
         }
         # forward and adjoint launches recorded once, run per chunk of worlds in parallel
-        step = ParallelStep(model, ws, wparams, buf.q_in, buf.v_in, buf.u, buf.q_out, buf.v_out, adjoint=True)
+        step = ParallelStep(model, ws, wparams, buf.inp, buf.out, adjoint=True)
         grad_ctrl = torch.zeros_like(ctrl)
-        adj_q = torch.zeros_like(qpos0)
-        adj_v = torch.zeros_like(qvel0)
+        adj = [torch.zeros_like(qpos0), torch.zeros_like(qvel0), torch.zeros_like(act0)]
+        incoming = (grad_qpos, grad_qvel, grad_act)
+        trajectory = (qpos, qvel, act)
+        initial = (qpos0, qvel0, act0)
         for t in range(horizon - 1, -1, -1):
             if ctx.grad_window is not None and (horizon - 1 - t) % ctx.grad_window == 0:
-                adj_q = torch.zeros_like(adj_q)  # truncation: a new window starts
-                adj_v = torch.zeros_like(adj_v)
-            if grad_qpos is not None:
-                adj_q = adj_q + grad_qpos[t]
-            if grad_qvel is not None:
-                adj_v = adj_v + grad_qvel[t]
-            buf.tu.copy_(ctrl[t])
+                adj = [torch.zeros_like(a) for a in adj]  # truncation: a new window starts
+            adj = [a + g[t] if g is not None else a for a, g in zip(adj, incoming, strict=True)]
+            buf.ctrl_in.copy_(ctrl[t])
             # states at the start of each substep, recomputed forward
-            starts = [(qpos0, qvel0) if t == 0 else (qpos[t - 1], qvel[t - 1])]
+            starts = [tuple(x if t == 0 else traj[t - 1] for x, traj in zip(initial, trajectory, strict=True))]
             for _ in range(model.substeps - 1):
-                buf.tq_in.copy_(starts[-1][0])
-                buf.tv_in.copy_(starts[-1][1])
+                _load(buf, starts[-1])
                 step(h)
-                starts.append((buf.tq_out.clone(), buf.tv_out.clone()))
-            for q_s, v_s in reversed(starts):
-                buf.tq_in.copy_(q_s)
-                buf.tv_in.copy_(v_s)
-                for g in (buf.gq_in, buf.gv_in, buf.gu):
+                starts.append((buf.qpos_out.clone(), buf.qvel_out.clone(), buf.act_out.clone()))
+            for start in reversed(starts):
+                _load(buf, start)
+                for g in (buf.gqpos_in, buf.gqvel_in, buf.gact_in, buf.gctrl_in):
                     g.zero_()
-                ws.zero_accumulated_grad()
-                buf.gq_out.copy_(adj_q)
-                buf.gv_out.copy_(adj_v)
+                ws.zero_grad()
+                buf.gqpos_out.copy_(adj[0])
+                buf.gqvel_out.copy_(adj[1])
+                buf.gact_out.copy_(adj[2])
                 step.forward_backward(h)
-                adj_q = buf.gq_in.clone()
-                adj_v = buf.gv_in.clone()
-                grad_ctrl[t] += buf.gu
+                adj = [buf.gqpos_in.clone(), buf.gqvel_in.clone(), buf.gact_in.clone()]
+                grad_ctrl[t] += buf.gctrl_in
                 if ctx.grad_clip is not None:
-                    norm = torch.sqrt(adj_q.square().sum(1, keepdim=True) + adj_v.square().sum(1, keepdim=True))
+                    norm = torch.sqrt(sum(a.square().sum(1, keepdim=True) for a in adj))
                     scale = torch.clamp(ctx.grad_clip / (norm + 1e-30), max=1.0)
-                    adj_q, adj_v = adj_q * scale, adj_v * scale
-        return (None, None, adj_q, adj_v, grad_ctrl, *param_grads)
+                    adj = [a * scale for a in adj]
+        return (None, None, *adj, grad_ctrl, *param_grads)
+
+
+def _load(buf: _Buffers, state: tuple) -> None:
+    buf.qpos_in.copy_(state[0])
+    buf.qvel_in.copy_(state[1])
+    buf.act_in.copy_(state[2])

@@ -8,17 +8,17 @@ import warp as wp
 
 from .checks import as_state_tensor
 from .model import Model
-from .step import ParallelStep, StepWorkspace, params_to_warp
+from .step import ParallelStep, State, StepWorkspace, params_to_warp
 
 
 class Simulator:
     """Steps all worlds of a :class:`Model` in place.
 
-    ``qpos`` [N, nq] and ``qvel`` [N, nv] are torch tensors that share memory with the simulator's Warp
-    state (no copies on CPU or CUDA): they always show the current state, and writing to them changes it.
-    Parameters are read from ``model.get_params()`` at every step, so ``model.set_params`` takes effect at once.
-    On CPU the worlds are split over ``num_threads`` threads (default: ``WORLDSIM_NUM_THREADS`` or every core,
-    at most one per 16 worlds).
+    ``qpos`` [N, nq], ``qvel`` [N, nv], ``act`` [N, na] (actuator activations) and ``ctrl`` [N, nu] are torch
+    tensors that share memory with the simulator's Warp state (no copies on CPU or CUDA): they always show the
+    current state, and writing to them changes it. Parameters are read from ``model.get_params()`` at every step,
+    so ``model.set_params`` takes effect at once. On CPU the worlds are split over ``num_threads`` threads
+    (default: ``WORLDSIM_NUM_THREADS`` or every core, at most one per 16 worlds).
 
     Example::
 
@@ -31,30 +31,37 @@ class Simulator:
 
     def __init__(self, model: Model, *, num_threads: int | None = None):
         self.model = model
-        dev = model.wp_device
-        n = model.num_worlds
-        self._qpos = wp.zeros((n, max(model.nq, 1)), dtype=wp.float32, device=dev)
-        self._qvel = wp.zeros((n, max(model.nv, 1)), dtype=wp.float32, device=dev)
-        self._ctrl = wp.zeros((n, max(model.nu, 1)), dtype=wp.float32, device=dev)
-        self.qpos = wp.to_torch(self._qpos)[:, : model.nq]
-        self.qvel = wp.to_torch(self._qvel)[:, : model.nv]
-        self.ctrl = wp.to_torch(self._ctrl)[:, : model.nu]
+        self._state = State(model)
+        self.qpos = wp.to_torch(self._state.qpos)[:, : model.nq]
+        self.qvel = wp.to_torch(self._state.qvel)[:, : model.nv]
+        self.act = wp.to_torch(self._state.act)[:, : model.na]
+        self.ctrl = wp.to_torch(self._state.ctrl)[:, : model.nu]
         self._ws = StepWorkspace(model)
+        self._warmstart = wp.to_torch(self._ws.qacc_warmstart)
         # the parameter tensors are persistent (set_params copies into them), so their views are made once
-        self._step = ParallelStep(
-            model, self._ws, params_to_warp(model.get_params()), self._qpos, self._qvel, self._ctrl, self._qpos,
-            self._qvel, num_threads,
-        )  # fmt: skip
-        self.time = torch.zeros(n, dtype=torch.float64)
+        self._step = ParallelStep(model, self._ws, params_to_warp(model.get_params()), self._state, self._state,
+                                  num_threads)  # fmt: skip
+        self.time = torch.zeros(model.num_worlds, dtype=torch.float64)
         self.reset()
 
-    def reset(self, qpos=None, qvel=None, worlds=None) -> None:
-        """Reset the selected worlds (all by default) to ``qpos``/``qvel`` (default: ``qpos0`` and zero).
+    @property
+    def contacts_dropped(self) -> torch.Tensor:
+        """Per world, how many contacts did not fit in ``model.nconmax`` since the simulator was made [N]."""
+        return wp.to_torch(self._ws.stages[0].ncon_dropped)[:, 0].clone()
+
+    @property
+    def ncon(self) -> torch.Tensor:
+        """Per world, the number of contacts in the last step's (first) force evaluation [N]."""
+        return wp.to_torch(self._ws.stages[0].ncon)[:, 0].clone()
+
+    def reset(self, qpos=None, qvel=None, worlds=None, *, act=None) -> None:
+        """Reset the selected worlds (all by default) to ``qpos``/``qvel``/``act`` (default: ``qpos0``, zero).
 
         Args:
             qpos: [k, nq] (or [nq], used for every selected world), k the number of selected worlds.
             qvel: [k, nv] or [nv].
             worlds: indices (int tensor/array/list) or a boolean mask [N] of the worlds to reset.
+            act: [k, na] or [na] actuator activations.
         """
         m = self.model
         idx = self._world_index(worlds)
@@ -62,11 +69,12 @@ class Simulator:
         q0, v0 = m.default_state()
         qpos = q0[:k] if qpos is None else qpos
         qvel = v0[:k] if qvel is None else qvel
-        qpos = self._per_world("qpos", qpos, k, m.nq)
-        qvel = self._per_world("qvel", qvel, k, m.nv)
-        self.qpos[idx] = qpos
-        self.qvel[idx] = qvel
+        act = torch.zeros(k, m.na) if act is None else act
+        self.qpos[idx] = self._per_world("qpos", qpos, k, m.nq)
+        self.qvel[idx] = self._per_world("qvel", qvel, k, m.nv)
+        self.act[idx] = self._per_world("act", act, k, m.na)
         self.ctrl[idx] = 0.0
+        self._warmstart[idx] = 0.0
         self.time[idx.cpu()] = 0.0
 
     def step(self, ctrl=None, *, steps: int = 1) -> None:

@@ -6,9 +6,9 @@ Conventions
   :func:`quat_from_mj` converts when reading ``qpos``.
 * Spatial vectors are ``wp.spatial_vector`` laid out like MuJoCo's: (angular, linear).
   A *motion* (ω, v_o) is an angular velocity and the velocity of the body point that coincides with
-  the world origin; a *force* (n_o, f) is a torque about the world origin and a force.
-  All spatial quantities in worldsim are expressed in the world frame at the world origin, so
-  quantities of different bodies add directly.
+  the origin o; a *force* (n_o, f) is a torque about o and a force.
+  Spatial quantities are expressed in world axes about the origin of the body's tree (see
+  :mod:`worldsim.physics.kinematics`), so quantities of the bodies of one tree add directly.
 """
 
 import warp as wp
@@ -100,3 +100,36 @@ def smooth_step(x: float, width: float):
     """C¹ step from 0 (x ≤ 0) to 1 (x ≥ width): the cubic t²(3 − 2t), t = x/width."""
     t = wp.clamp(x / width, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+@wp.func
+def quat_to_mj(q: wp.quat):
+    """MuJoCo-order (w, x, y, z) vec4 of a Warp quaternion."""
+    return wp.vec4(q[3], q[0], q[1], q[2])
+
+
+@wp.func
+def quat_to_rotvec(q: wp.quat):
+    """Rotation vector (axis × angle, angle in [-π, π]) of a unit quaternion (MuJoCo's mju_quat2Vel, dt = 1)."""
+    axis = wp.vec3(q[0], q[1], q[2])
+    s = wp.length(axis)
+    if s < 1.0e-12:
+        return axis * (2.0 * wp.sign(q[3]))  # first order near the identity (either sign of the quaternion)
+    angle = 2.0 * wp.atan2(s, q[3])
+    if angle > 3.141592653589793:
+        angle = angle - 6.283185307179586
+    return axis * (angle / s)
+
+
+@wp.func
+def quat_sub(qa: wp.quat, qb: wp.quat):
+    """MuJoCo's mju_subQuat: the rotation vector r (in qb's frame) with qb * quat(r) = qa."""
+    return quat_to_rotvec(wp.quat_inverse(qb) * qa)
+
+
+@wp.func
+def dof_moves(isanc: wp.array2d(dtype=wp.int32), lastdof: int, k: int):
+    """Whether dof k moves a body whose last dof is ``lastdof`` (-1: a static body)."""
+    if lastdof < 0:
+        return False
+    return isanc[lastdof, k] != 0 and k <= lastdof

@@ -1,0 +1,100 @@
+"""Kernel launches by argument *name*, recorded once and replayed (with their adjoints) every step.
+
+Physics kernels take many arrays. Passing them by position invites silent bugs (two swapped arrays of one dtype
+still compile), so every launch goes through :func:`launch`, which reads the kernel's argument names and looks
+each one up in a namespace: the model's constants and sizes, the per-world parameters, the workspace arrays and the
+step's own values (``qpos``, ``h``, ...). A name that is missing is an error naming the kernel and the argument.
+
+:class:`Recorder` keeps the launches of one step as ``wp.Launch`` objects (arguments packed once) and, for kernels
+that have a backward pass, their adjoint launches, so a step and its adjoint run again without Python work and
+without ``wp.Tape`` (whose global recording cannot run in several threads). Kernels declared with
+``enable_backward=False`` (solvers, contact bookkeeping: integer or iterative work whose gradient is supplied
+another way) are replayed forward only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import warp as wp
+
+
+class Namespace:
+    """Values that kernel arguments are looked up in, by name; later layers shadow none of the earlier ones.
+
+    Layers are plain mappings (model constants, parameters, workspace arrays, step values). Duplicate names across
+    layers are an error at construction, so a lookup never depends on the layer order.
+    """
+
+    def __init__(self, *layers: Mapping):
+        self.layers = layers
+        seen: dict[str, int] = {}
+        for i, layer in enumerate(layers):
+            for name in layer:
+                if name in seen:
+                    raise KeyError(f"argument name {name!r} is defined twice (layers {seen[name]} and {i})")
+                seen[name] = i
+
+    def __getitem__(self, name: str):
+        for layer in self.layers:
+            if name in layer:
+                return layer[name]
+        raise KeyError(name)
+
+    def __contains__(self, name: str) -> bool:
+        return any(name in layer for layer in self.layers)
+
+    def with_layer(self, layer: Mapping) -> Namespace:
+        return Namespace(*self.layers, layer)
+
+
+def kernel_arg_names(kernel) -> list[str]:
+    return [a.label for a in kernel.adj.args]
+
+
+def resolve_args(kernel, ns: Namespace) -> list:
+    """The kernel's argument values from ``ns``, in the kernel's order."""
+    values = []
+    for name in kernel_arg_names(kernel):
+        try:
+            values.append(ns[name])
+        except KeyError:
+            raise KeyError(f"kernel {kernel.key!r}: no value named {name!r} for its argument") from None
+    return values
+
+
+def has_backward(kernel) -> bool:
+    return kernel.options.get("enable_backward", kernel.module.options.get("enable_backward", True)) is not False
+
+
+class Recorder:
+    """The launches of one step, recorded once (see the module docstring).
+
+    ``forward`` holds callables in execution order; ``backward`` the adjoint launches in execution order (run them
+    reversed). With ``adjoint=False`` no adjoint is recorded.
+    """
+
+    def __init__(self, adjoint: bool = False):
+        self.adjoint = adjoint
+        self.forward: list[Callable[[], None]] = []
+        self.backward: list[Callable[[], None]] = []
+
+    def launch(self, kernel, dim, values: list, device: str) -> None:
+        self.forward.append(wp.launch(kernel, dim=dim, inputs=values, device=device, record_cmd=True).launch)
+        if self.adjoint and has_backward(kernel):
+            adj = [v.grad if isinstance(v, wp.array) else None for v in values]
+            cmd = wp.launch(kernel, dim=dim, inputs=values, adj_inputs=adj, adjoint=True, device=device,
+                            record_cmd=True)  # fmt: skip
+            self.backward.append(cmd.launch)
+
+    def call(self, fn: Callable[[], None]) -> None:
+        self.forward.append(fn)
+
+
+def launch(kernel, dim, ns: Namespace, device: str, rec: Recorder | None = None) -> None:
+    """Launch ``kernel`` over ``dim`` with its arguments looked up by name in ``ns``: now, or into ``rec``."""
+    values = resolve_args(kernel, ns)
+    if rec is None:
+        wp.launch(kernel, dim=dim, inputs=values, device=device)
+    else:
+        rec.launch(kernel, dim, values, device)
