@@ -430,3 +430,16 @@ def test_plane_sphere_matches_mujoco():
         for shift in [(0, 0, 0), (1e4, -2e3, 5.0)]:
             assert_same_contacts(run_collider(kernel, mjm, d, maxcon, origin_shift=shift), theirs, atol=2e-5)
     assert hits >= 5  # the loop checked real contacts, not only misses
+
+
+def test_nearly_antiparallel_capsules_far_apart_along_their_line():
+    """Two arms of a humanoid in a T-pose (humanoid_CMU's radii): capsules on nearly one line, 1 m apart, axes
+    2e-4 rad from anti-parallel. float32 round-off in the closest-point solve once reported a deep contact here."""
+    mjm = two_geom_model('<geom type="capsule" size=".03 .06"/>', '<geom type="capsule" size=".03 .06"/>')
+    kernel, maxcon = PRIMITIVE_COLLIDERS[(3, 3)]
+    q1 = np.array([0.49646055, 0.50347991, -0.49653653, -0.50347431])
+    q2 = np.array([0.49652159, 0.5035429, 0.49640804, 0.50347783])
+    p1, p2 = np.array([0.5405052, -0.0056029, 2.40344781]), np.array([-0.53949484, -0.00563249, 2.40348035])
+    for shift in (0.0, 0.3, 0.9):  # far apart, then overlapping along the line
+        d = place(mjm, [(p1 - [shift, 0, 0], q1), (p2, q2)])
+        assert_same_contacts(run_collider(kernel, mjm, d, maxcon), mujoco_contacts(d), atol=1e-4)

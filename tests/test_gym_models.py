@@ -1,81 +1,106 @@
-"""gymnasium's MuJoCo models (inverted_pendulum ... ant) load with MuJoCo's layout and behave like MuJoCo."""
+"""Every gymnasium MuJoCo model file loads, flies and lands like MuJoCo, and survives full-range random actions
+with MuJoCo's statistics."""
 
-import os
-
-import gymnasium
 import mujoco
 import numpy as np
 import pytest
 import torch
-from conftest import mujoco_trajectory
+from conftest import GYM_ASSETS, GYM_MODELS, lifted, mujoco_trajectory, rollout_np
 
 import worldsim
 
-ASSETS = os.path.join(os.path.dirname(gymnasium.__file__), "envs", "mujoco", "assets")
-MODELS = ["inverted_pendulum", "inverted_double_pendulum", "reacher", "half_cheetah", "hopper", "walker2d", "ant"]
-ROOT_Z = {"half_cheetah": 1, "hopper": 1, "walker2d": 1, "ant": 2}  # qpos index of the root height
+# frame_skip of each gymnasium v5 locomotion env (dt of one env step = frame_skip * timestep)
+LOCOMOTION = {"half_cheetah": 5, "hopper": 4, "walker2d": 4, "ant": 5, "humanoid": 5, "humanoidstandup": 5,
+              "swimmer": 4}  # fmt: skip
+ROOT_Z = {"half_cheetah": 1, "hopper": 1, "walker2d": 1, "walker2d_v5": 1, "ant": 2, "humanoid": 2,
+          "humanoidstandup": 2}  # fmt: skip
 
 
-def _load(name):
-    return worldsim.load_mjcf(os.path.join(ASSETS, f"{name}.xml"))
+def _mj(name):
+    return mujoco.MjModel.from_xml_path(str(GYM_ASSETS / f"{name}.xml"))
 
 
-def _rollout(model, qpos0, ctrl):
-    qs, _ = worldsim.rollout(
-        model,
-        torch.tensor(qpos0, dtype=torch.float32)[None],
-        torch.zeros(1, model.nv),
-        torch.tensor(ctrl, dtype=torch.float32)[:, None],
-    )
-    return qs[:, 0].numpy()
-
-
-def _valid_pose(mj):
-    """qpos0 with every limited joint clipped into its range (gymnasium's ant starts outside its ankle limits)."""
-    q = mj.qpos0.copy()
-    for j in np.flatnonzero(mj.jnt_limited):
-        a = mj.jnt_qposadr[j]
-        q[a] = np.clip(q[a], *mj.jnt_range[j])
-    return q
-
-
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", GYM_MODELS)
 def test_loads_with_mujoco_layout_and_integrator(name):
-    model = _load(name)
-    mj = mujoco.MjModel.from_xml_path(os.path.join(ASSETS, f"{name}.xml"))
-    assert (model.nq, model.nv, model.nu) == (mj.nq, mj.nv, mj.nu)
+    model = worldsim.load_mjcf(GYM_ASSETS / f"{name}.xml")
+    mj = _mj(name)
+    assert (model.nq, model.nv, model.nu, model.na) == (mj.nq, mj.nv, mj.nu, mj.na)
     assert model.integrator == ("RK4" if mj.opt.integrator == mujoco.mjtIntegrator.mjINT_RK4 else "Euler")
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", GYM_MODELS)
 def test_in_flight_agrees_with_mujoco(name):
-    """Lifted 1 m above the floor from a valid pose, small random torques (10% of ctrlrange) for 0.1 s."""
-    model = _load(name)
-    mj = model.mj_model
-    qpos0 = _valid_pose(mj)
-    if name in ROOT_Z:
-        qpos0[ROOT_Z[name]] += 1.0
-    steps = round(0.1 / mj.opt.timestep)
+    """Lifted 1 m (nothing touches the floor; limits, springs, tendons and fluid forces act), random controls at
+    10% of ctrlrange, 0.1 s: qpos within 1e-5 of MuJoCo's (the issue's goal is 1e-3; measured ≤ 2e-6)."""
+    mj = _mj(name)
+    model = worldsim.from_mjmodel(mj)
+    qpos0 = lifted(mj, mj.qpos0)
+    steps = max(1, round(0.1 / mj.opt.timestep))
     rng = np.random.default_rng(0)
     ctrl = rng.uniform(0.1 * mj.actuator_ctrlrange[:, 0], 0.1 * mj.actuator_ctrlrange[:, 1], (steps, mj.nu))
     ref, _ = mujoco_trajectory(mj, qpos0, np.zeros(mj.nv), ctrl)
-    err = np.abs(_rollout(model, qpos0, ctrl) - ref).max()
-    assert err < 1e-2, err
+    ours, _ = rollout_np(model, qpos0, np.zeros(mj.nv), ctrl)
+    assert np.abs(ours - ref).max() < 1e-5
 
 
-@pytest.mark.parametrize("name, seconds", [("half_cheetah", 1.0), ("hopper", 1.0), ("ant", 1.0), ("walker2d", 0.5)])
-def test_on_the_floor_root_height_agrees_with_mujoco(name, seconds):
-    """From gymnasium's initial pose, zero torques: the root height follows MuJoCo's within 3 cm.
-
-    walker2d topples from its initial pose in both simulators after ~0.6 s, and the two falls diverge (an
-    unstable equilibrium), so it is compared while it stands.
-    """
-    model = _load(name)
-    mj = model.mj_model
-    steps = round(seconds / mj.opt.timestep)
+@pytest.mark.parametrize("name", sorted(ROOT_Z))
+def test_on_the_floor_settles_at_mujocos_height(name):
+    """From the model's qpos0 on the floor, zero controls, 1 s: the root height follows MuJoCo's within 1 cm
+    throughout (the issue's goal; measured ≤ 0.2 mm)."""
+    mj = _mj(name)
+    steps = round(1.0 / mj.opt.timestep)
     ctrl = np.zeros((steps, mj.nu))
     ref, _ = mujoco_trajectory(mj, mj.qpos0, np.zeros(mj.nv), ctrl)
-    ours = _rollout(model, mj.qpos0, ctrl)
+    ours, _ = rollout_np(worldsim.from_mjmodel(mj), mj.qpos0, np.zeros(mj.nv), ctrl)
     z = ROOT_Z[name]
-    assert np.abs(ours[:, z] - ref[:, z]).max() < 0.035, np.abs(ours[:, z] - ref[:, z]).max()
-    assert abs(ours[-1, z] - ref[-1, z]) < 0.03
+    assert np.abs(ours[:, z] - ref[:, z]).max() < 1e-2
+
+
+@pytest.mark.parametrize("name", sorted(LOCOMOTION))
+def test_random_full_range_actions_match_mujoco_statistics(name):
+    """16 episodes x 1000 env steps of uniform random actions over the whole ctrlrange (what SAC/TD3 do while
+    warming up), gymnasium's frame_skip and reset noise, no termination, in worldsim and in MuJoCo.
+
+    The per-step forward-velocity reward (v5's state-dependent reward term; the control cost is the same for both
+    by construction) has the same distribution: std within 10% of MuJoCo's, mean within 0.1 std. No NaN, and the
+    root never rises above MuJoCo's envelope (its maximum over all episodes, + 5 cm). Before the constraint solver,
+    HalfCheetah launched its root to 338 m here."""
+    mj = _mj(name)
+    episodes, env_steps, skip = 16, 1000, LOCOMOTION[name]
+    rng = np.random.default_rng(0)
+    qpos0 = mj.qpos0 + rng.uniform(-0.1, 0.1, (episodes, mj.nq))
+    qvel0 = 0.1 * rng.standard_normal((episodes, mj.nv))
+    actions = rng.uniform(mj.actuator_ctrlrange[:, 0], mj.actuator_ctrlrange[:, 1], (env_steps, episodes, mj.nu))
+    dt = mj.opt.timestep * skip
+    zi = ROOT_Z.get(name)
+
+    d = mujoco.MjData(mj)
+    x_ref = np.zeros((env_steps + 1, episodes))
+    z_ref = np.zeros((env_steps, episodes))
+    for e in range(episodes):
+        mujoco.mj_resetData(mj, d)
+        d.qpos[:], d.qvel[:] = qpos0[e], qvel0[e]
+        x_ref[0, e] = d.qpos[0]
+        for s in range(env_steps):
+            d.ctrl[:] = actions[s, e]
+            mujoco.mj_step(mj, d, nstep=skip)
+            x_ref[s + 1, e] = d.qpos[0]
+            z_ref[s, e] = d.qpos[zi] if zi is not None else 0.0
+
+    sim = worldsim.Simulator(worldsim.from_mjmodel(mj, num_worlds=episodes))
+    sim.reset(torch.tensor(qpos0, dtype=torch.float32), torch.tensor(qvel0, dtype=torch.float32))
+    x_ours = np.zeros((env_steps + 1, episodes))
+    z_ours = np.zeros((env_steps, episodes))
+    x_ours[0] = sim.qpos[:, 0].numpy()
+    for s in range(env_steps):
+        sim.step(torch.tensor(actions[s], dtype=torch.float32), steps=skip)
+        q = sim.qpos.numpy()
+        x_ours[s + 1] = q[:, 0]
+        z_ours[s] = q[:, zi] if zi is not None else 0.0
+
+    assert np.isfinite(x_ours).all() and np.isfinite(sim.qvel.numpy()).all()
+    r_ref, r_ours = np.diff(x_ref, axis=0) / dt, np.diff(x_ours, axis=0) / dt
+    assert abs(r_ours.std() - r_ref.std()) < 0.1 * r_ref.std(), (r_ours.std(), r_ref.std())
+    assert abs(r_ours.mean() - r_ref.mean()) < 0.1 * r_ref.std(), (r_ours.mean(), r_ref.mean())
+    if zi is not None:
+        assert z_ours.max() < z_ref.max() + 0.05, (z_ours.max(), z_ref.max())

@@ -13,9 +13,9 @@ import numpy as np
 import warp as wp
 
 from .collision.pairs import PairTable
-from .types import vec5, vec11
+from .types import vec5, vec_eqdata
 
-I, F, V2, V3, Q, V5, V11 = wp.int32, wp.float32, wp.vec2, wp.vec3, wp.quat, vec5, vec11
+I, F, V2, V3, Q, V5, VEQ = wp.int32, wp.float32, wp.vec2, wp.vec3, wp.quat, vec5, vec_eqdata
 
 #: name -> (Warp dtype, meaning)
 CONSTANT_SPECS: dict[str, tuple] = {
@@ -120,7 +120,7 @@ CONSTANT_SPECS: dict[str, tuple] = {
     "eq_obj1id": (I, "first object"),
     "eq_obj2id": (I, "second object (-1: the world for connect/weld, none for joint/tendon)"),
     "eq_objtype": (I, "mjtObj of the objects: body 1 or site 6"),
-    "eq_data": (V11, "MuJoCo's eq_data"),
+    "eq_data": (VEQ, "MuJoCo's eq_data"),
     "eq_solref": (V2, "reference dynamics"),
     "eq_solimp": (V5, "impedance"),
     "eq_efcadr": (I, "first constraint row (-1: inactive at load time)"),
@@ -342,11 +342,12 @@ def build_constants(mjm: mujoco.MjModel, opt, pairs: PairTable) -> dict[str, np.
     return c
 
 
-def to_warp(values: dict[str, np.ndarray], device: str) -> dict[str, wp.array]:
+def to_warp(values: dict[str, np.ndarray], device: str, specs: dict | None = None) -> dict[str, wp.array]:
     """Device arrays for :func:`build_constants`' output (empty ones become a never-read placeholder)."""
     out = {}
+    specs = CONSTANT_SPECS if specs is None else specs
     for name, v in values.items():
-        dtype = CONSTANT_SPECS[name][0]
+        dtype = specs[name][0]
         np_dtype = np.int32 if dtype == wp.int32 else np.float32
         a = np.asarray(v, dtype=np_dtype)
         width = getattr(dtype, "_length_", 1)

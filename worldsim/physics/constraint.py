@@ -19,7 +19,7 @@ import warp as wp
 
 from .kinematics import point_jacobian_column
 from .spatial import JNT_BALL, dof_moves, quat_from_mj, quat_to_rotvec
-from .types import vec5, vec11
+from .types import vec5, vec_eqdata
 
 CNSTR_EQUALITY = wp.constant(int(mujoco.mjtConstraint.mjCNSTR_EQUALITY))
 CNSTR_FRICTION_DOF = wp.constant(int(mujoco.mjtConstraint.mjCNSTR_FRICTION_DOF))
@@ -602,7 +602,7 @@ def coupling_row(
     eq_type: wp.array(dtype=wp.int32),
     eq_obj1id: wp.array(dtype=wp.int32),
     eq_obj2id: wp.array(dtype=wp.int32),
-    eq_data: wp.array(dtype=vec11),
+    eq_data: wp.array(dtype=vec_eqdata),
     eq_solimp: wp.array(dtype=vec5),
     jnt_qposadr: wp.array(dtype=wp.int32),
     jnt_dofadr: wp.array(dtype=wp.int32),
@@ -667,7 +667,7 @@ def body_frame_row(
     eq_obj1id: wp.array(dtype=wp.int32),
     eq_obj2id: wp.array(dtype=wp.int32),
     eq_objtype: wp.array(dtype=wp.int32),
-    eq_data: wp.array(dtype=vec11),
+    eq_data: wp.array(dtype=vec_eqdata),
     eq_solimp: wp.array(dtype=vec5),
     site_bodyid: wp.array(dtype=wp.int32),
     site_quat: wp.array(dtype=wp.quat),
@@ -810,7 +810,7 @@ def eval_constraint_rows(
     eq_obj1id: wp.array(dtype=wp.int32),
     eq_obj2id: wp.array(dtype=wp.int32),
     eq_objtype: wp.array(dtype=wp.int32),
-    eq_data: wp.array(dtype=vec11),
+    eq_data: wp.array(dtype=vec_eqdata),
     eq_solref: wp.array(dtype=wp.vec2),
     eq_solimp: wp.array(dtype=vec5),
     site_bodyid: wp.array(dtype=wp.int32),

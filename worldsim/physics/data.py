@@ -17,6 +17,8 @@ I, F, V3, Q, M33, SV = wp.int32, wp.float32, wp.vec3, wp.quat, wp.mat33, wp.spat
 #: name -> (dtype, per-world shape, differentiable, meaning)
 DATA_SPECS: dict[str, tuple] = {
     # kinematics
+    "frame_delta": (V3, ("nframe",), True, "position increment of each joint of a body's chain"),
+    "frame_sum": (V3, ("nframe",), True, "running sum of the increments from the body's base point"),
     "frame_pos": (V3, ("nframe",), True, "joint-chain frames: each body's frame before its joints, then after each"),
     "frame_quat": (Q, ("nframe",), True, "orientations of the joint-chain frames"),
     "frame_vel": (SV, ("nframe",), True, "spatial velocity after each joint of the chain"),
@@ -106,6 +108,10 @@ DATA_SPECS: dict[str, tuple] = {
     "cor_acc2": (F, ("nv",), True, "correction accumulators"),
     "cor_x": (F, ("nv",), True, "the Newton correction H⁻¹ grad"),
     "qacc": (F, ("nv",), True, "acceleration"),
+    # noslip (only sized when the model asks for it)
+    "ns_LD": (F, ("nv_noslip", "nv_noslip"), False, "noslip: Cholesky factor of M"),
+    "ns_X": (F, ("njmax_noslip", "nv_noslip"), False, "noslip: M⁻¹ J_rᵀ of the friction rows"),
+    "ns_acc": (F, ("nv_noslip",), False, "noslip: the acceleration as the friction forces change"),
     # Euler with implicit damping
     "qacc_euler": (F, ("nv",), True, "(M + h·diag(damping))⁻¹ M qacc, the acceleration Euler integrates"),
     "eul_LD": (F, ("nv", "nv"), False, "Cholesky factor of M + h·diag(damping)"),
@@ -118,6 +124,12 @@ DATA_SPECS: dict[str, tuple] = {
 }
 
 
+def _all_specs() -> dict[str, tuple]:
+    from .sensors import SENSOR_DATA_SPECS
+
+    return {**DATA_SPECS, **SENSOR_DATA_SPECS}
+
+
 class Workspace:
     """The arrays of :data:`DATA_SPECS` for ``model.num_worlds`` worlds, as attributes and in ``arrays``.
 
@@ -128,7 +140,7 @@ class Workspace:
     def __init__(self, model, requires_grad: bool = False):
         n, dev = model.num_worlds, model.wp_device
         self.arrays: dict[str, wp.array] = {}
-        for name, (dtype, shape, diff, _doc) in DATA_SPECS.items():
+        for name, (dtype, shape, diff, _doc) in _all_specs().items():
             dims = tuple(max(getattr(model, d), 1) if isinstance(d, str) else d for d in shape)
             self.arrays[name] = wp.zeros((n, *dims), dtype=dtype, device=dev, requires_grad=requires_grad and diff)
         self.__dict__.update(self.arrays)

@@ -8,9 +8,8 @@ Positions are kept relative to the origin of each body's *tree* (the bodies belo
 from the origin therefore computes lever arms, inertias and contact geometry from small numbers, as at the
 origin; world positions are ``root_origin + xpos`` (:func:`forward_kinematics`).
 
-The joint chain of a root body is computed relative to the body's base point (``body_pos``, in the world), then
-its frames are shifted by the chain's final offset; ``frame_pos`` of root bodies is stored base-relative and the
-velocity kernel applies that shift (:func:`chain_shift`).
+A root body's joint chain is measured backwards from the body's final frame (see :func:`eval_body_poses`), so
+even the frames before a long slide or a free joint are tree-relative and exact.
 
 Every value that crosses a loop iteration lives in an array (Warp's reverse mode does not replay dynamic loops),
 written once per step.
@@ -21,6 +20,36 @@ from __future__ import annotations
 import warp as wp
 
 from .spatial import JNT_BALL, JNT_FREE, JNT_HINGE, cross_motion, quat_from_mj, sv
+
+
+@wp.func
+def joint_step(
+    t: int,
+    qa: int,
+    w: int,
+    b: int,
+    qpos: wp.array2d(dtype=wp.float32),
+    qpos0: wp.array(dtype=wp.float32),
+    jnt_pos: wp.vec3,
+    jnt_axis: wp.vec3,
+    prot: wp.quat,
+    base_pos: wp.vec3,
+    body_pos: wp.array(dtype=wp.vec3),
+):
+    """(position increment, orientation after the joint) of one joint, from the frame before it (orientation
+    ``prot``; ``base_pos`` its position relative to the body's base point, used only by a free joint, which sets an
+    absolute position). Increments are computed from local offsets, never as a difference of two positions."""
+    if t == JNT_FREE:
+        p = wp.vec3(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2]) - body_pos[b] - base_pos
+        r = quat_from_mj(qpos[w, qa + 3], qpos[w, qa + 4], qpos[w, qa + 5], qpos[w, qa + 6])
+        return p, r
+    if t == JNT_BALL:
+        r = prot * quat_from_mj(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2], qpos[w, qa + 3])
+        return wp.quat_rotate(prot, jnt_pos) - wp.quat_rotate(r, jnt_pos), r
+    if t == JNT_HINGE:
+        r = prot * wp.quat_from_axis_angle(jnt_axis, qpos[w, qa] - qpos0[qa])
+        return wp.quat_rotate(prot, jnt_pos) - wp.quat_rotate(r, jnt_pos), r
+    return wp.quat_rotate(prot, jnt_axis) * (qpos[w, qa] - qpos0[qa]), prot  # slide
 
 
 @wp.kernel
@@ -42,6 +71,8 @@ def eval_body_poses(
     qpos0: wp.array(dtype=wp.float32),
     body_ipos: wp.array2d(dtype=wp.vec3),
     # outputs
+    frame_delta: wp.array2d(dtype=wp.vec3),
+    frame_sum: wp.array2d(dtype=wp.vec3),
     frame_pos: wp.array2d(dtype=wp.vec3),
     frame_quat: wp.array2d(dtype=wp.quat),
     root_origin: wp.array2d(dtype=wp.vec3),
@@ -51,7 +82,14 @@ def eval_body_poses(
     xipos: wp.array2d(dtype=wp.vec3),
     ximat: wp.array2d(dtype=wp.mat33),
 ):
-    """Body poses ``xpos/xquat/xmat``, centres of mass ``xipos/ximat`` and tree origins ``root_origin``."""
+    """Body poses ``xpos/xquat/xmat``, centres of mass ``xipos/ximat``, tree origins ``root_origin`` and the
+    joint-chain frames ``frame_pos/frame_quat`` (all tree-relative).
+
+    Each body's chain is first walked forward for orientations and position increments (``frame_delta``, and
+    their running sum from the base point, ``frame_sum``). A child body's frames are its parent-relative base plus
+    the running sum. A root body's frames are measured from its final frame (its tree origin) backwards, as
+    minus the increments after them, so a slide of 10 km never enters a lever arm.
+    """
     w = wp.tid()
     xpos[w, 0] = wp.vec3(0.0)
     xquat[w, 0] = wp.quat_identity()
@@ -63,62 +101,36 @@ def eval_body_poses(
         p = body_parentid[b]
         fa = body_frameadr[b]
         nj = body_jntnum[b]
-        # the frame before the joints: base-relative for a root body, tree-relative otherwise
         if p == 0:
-            frame_pos[w, fa] = wp.vec3(0.0)
             frame_quat[w, fa] = body_quat[b]
         else:
-            frame_pos[w, fa] = xpos[w, p] + wp.quat_rotate(xquat[w, p], body_pos[b])
             frame_quat[w, fa] = xquat[w, p] * body_quat[b]
+        frame_delta[w, fa] = wp.vec3(0.0)
+        frame_sum[w, fa] = wp.vec3(0.0)
         for k in range(nj):
             j = body_jntadr[b] + k
-            ppos = frame_pos[w, fa + k]
-            prot = frame_quat[w, fa + k]
-            t = jnt_type[j]
-            qa = jnt_qposadr[j]
-            anchor = ppos + wp.quat_rotate(prot, jnt_pos[j])
-            npos = ppos
-            nrot = prot
-            if t == JNT_FREE:
-                # absolute world position; base-relative for this root body
-                npos = wp.vec3(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2]) - body_pos[b]
-                nrot = quat_from_mj(qpos[w, qa + 3], qpos[w, qa + 4], qpos[w, qa + 5], qpos[w, qa + 6])
-            elif t == JNT_BALL:
-                nrot = prot * quat_from_mj(qpos[w, qa], qpos[w, qa + 1], qpos[w, qa + 2], qpos[w, qa + 3])
-                npos = anchor - wp.quat_rotate(nrot, jnt_pos[j])
-            elif t == JNT_HINGE:
-                nrot = prot * wp.quat_from_axis_angle(jnt_axis[j], qpos[w, qa] - qpos0[qa])
-                npos = anchor - wp.quat_rotate(nrot, jnt_pos[j])
-            else:  # slide
-                npos = ppos + wp.quat_rotate(prot, jnt_axis[j]) * (qpos[w, qa] - qpos0[qa])
-            frame_pos[w, fa + k + 1] = npos
-            frame_quat[w, fa + k + 1] = nrot
-        rot = frame_quat[w, fa + nj]
+            dpos, rot = joint_step(jnt_type[j], jnt_qposadr[j], w, b, qpos, qpos0, jnt_pos[j], jnt_axis[j],
+                                   frame_quat[w, fa + k], frame_sum[w, fa + k], body_pos)  # fmt: skip
+            frame_delta[w, fa + k + 1] = dpos
+            frame_sum[w, fa + k + 1] = frame_sum[w, fa + k] + dpos
+            frame_quat[w, fa + k + 1] = rot
         if p == 0:
-            root_origin[w, b] = body_pos[b] + frame_pos[w, fa + nj]
-            xpos[w, b] = wp.vec3(0.0)
+            root_origin[w, b] = body_pos[b] + frame_sum[w, fa + nj]
+            frame_pos[w, fa + nj] = wp.vec3(0.0)
+            for kk in range(nj):
+                k = nj - 1 - kk
+                frame_pos[w, fa + k] = frame_pos[w, fa + k + 1] - frame_delta[w, fa + k + 1]
         else:
             root_origin[w, b] = root_origin[w, body_rootid[b]]
-            xpos[w, b] = frame_pos[w, fa + nj]
+            base = xpos[w, p] + wp.quat_rotate(xquat[w, p], body_pos[b])
+            for k in range(nj + 1):
+                frame_pos[w, fa + k] = base + frame_sum[w, fa + k]
+        rot = frame_quat[w, fa + nj]
+        xpos[w, b] = frame_pos[w, fa + nj]
         xquat[w, b] = rot
         xmat[w, b] = wp.quat_to_matrix(rot)
         xipos[w, b] = xpos[w, b] + wp.quat_rotate(rot, body_ipos[w, b])
         ximat[w, b] = wp.quat_to_matrix(rot * body_iquat[b])
-
-
-@wp.func
-def chain_shift(
-    w: int,
-    b: int,
-    body_parentid: wp.array(dtype=wp.int32),
-    body_frameadr: wp.array(dtype=wp.int32),
-    body_jntnum: wp.array(dtype=wp.int32),
-    frame_pos: wp.array2d(dtype=wp.vec3),
-):
-    """What to subtract from ``frame_pos`` of body b's chain to make it tree-relative (nonzero for root bodies)."""
-    if body_parentid[b] == 0:
-        return frame_pos[w, body_frameadr[b] + body_jntnum[b]]
-    return wp.vec3(0.0)
 
 
 @wp.kernel
@@ -151,7 +163,6 @@ def eval_body_velocities(
         p = body_parentid[b]
         fa = body_frameadr[b]
         nj = body_jntnum[b]
-        shift = chain_shift(w, b, body_parentid, body_frameadr, body_jntnum, frame_pos)
         frame_vel[w, fa] = cvel[w, p]
         for k in range(nj):
             j = body_jntadr[b] + k
@@ -159,7 +170,7 @@ def eval_body_velocities(
             t = jnt_type[j]
             v = frame_vel[w, fa + k]
             prot = frame_quat[w, fa + k]
-            anchor = frame_pos[w, fa + k] + wp.quat_rotate(prot, jnt_pos[j]) - shift
+            anchor = frame_pos[w, fa + k] + wp.quat_rotate(prot, jnt_pos[j])
             vout = v
             if t == JNT_FREE or t == JNT_BALL:
                 rdof = d

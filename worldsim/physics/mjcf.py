@@ -17,6 +17,7 @@ import warp as wp
 from .collision.pairs import build_pairs
 from .constants import build_constants, to_warp
 from .model import ENABLE_FLAGS, Model, Options, resolve_device
+from .sensors import SENSOR_CONSTANT_SPECS, sensor_constants
 from .support import MJCFError, check_supported
 from .types import vec5
 
@@ -161,6 +162,9 @@ def from_mjmodel(
     m.nf = int(len(values["fri_dof"]) + len(values["fri_ten"]))
     m.nlimit = int(2 * (len(values["limit_jnt"]) + len(values["limit_ten"])))
     m.njmax = int(m.ne + m.nf + m.nlimit + m.nconmax * rows_per_contact)
+    noslip = opt.noslip_iterations > 0 and m.njmax > 0
+    m.njmax_noslip = m.njmax if noslip else 1
+    m.nv_noslip = m.nv if noslip else 1
     m.sizes = {
         "nq": m.nq, "nv": m.nv, "nu": m.nu, "na": m.na, "nbody": m.nbody, "njnt": m.njnt, "ngeom": m.ngeom,
         "nsite": m.nsite, "ntendon": m.ntendon, "neq": m.neq, "nslot": m.nslot, "nconmax": m.nconmax,
@@ -170,8 +174,8 @@ def from_mjmodel(
     m.const = to_warp(values, wdev)
     m.collider_families = [(kernel, wp.array(np.array(idx, dtype=np.int32), dtype=wp.int32, device=wdev))
                            for kernel, idx in pairs.families]  # fmt: skip
-    extra = collider_model_arrays(mjm, wdev)
-    m.const.update(extra)
+    m.const.update(collider_model_arrays(mjm, wdev))
+    m.const.update(to_warp(sensor_constants(mjm), wdev, SENSOR_CONSTANT_SPECS))
 
     # ---- per-world parameter table: the compiled model's values
     values = {

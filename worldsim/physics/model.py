@@ -108,6 +108,8 @@ class Model:
     nf: int  # friction-loss rows
     nlimit: int  # joint and tendon limit candidates
     njmax: int  # constraint rows per world
+    njmax_noslip: int  # njmax when the noslip solver runs, else 1 (its scratch arrays are sized by these)
+    nv_noslip: int
     collider_families: list  # [(kernel, family_pairs wp.array)] one per collider kernel the model needs
     # everything else
     num_worlds: int

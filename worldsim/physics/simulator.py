@@ -16,7 +16,9 @@ class Simulator:
 
     ``qpos`` [N, nq], ``qvel`` [N, nv], ``act`` [N, na] (actuator activations) and ``ctrl`` [N, nu] are torch
     tensors that share memory with the simulator's Warp state (no copies on CPU or CUDA): they always show the
-    current state, and writing to them changes it. Parameters are read from ``model.get_params()`` at every step,
+    current state, and writing to them changes it. ``sensordata`` [N, nsensordata] (MuJoCo's layout) and
+    ``energy`` [N, 2] (potential, kinetic; with ``<flag energy="enable"/>``) hold, as after ``mujoco.mj_step``, the
+    values of the state the last step started from. Parameters are read from ``model.get_params()`` at every step,
     so ``model.set_params`` takes effect at once. On CPU the worlds are split over ``num_threads`` threads
     (default: ``WORLDSIM_NUM_THREADS`` or every core, at most one per 16 worlds).
 
@@ -39,9 +41,13 @@ class Simulator:
         self._ws = StepWorkspace(model)
         self._warmstart = wp.to_torch(self._ws.qacc_warmstart)
         # the parameter tensors are persistent (set_params copies into them), so their views are made once
+        self.time = torch.zeros(model.num_worlds, dtype=torch.float64, device=model.device)
+        sensors = model.nsensor > 0 or model.opt.is_enabled("energy")
+        # the clock advances inside each step (MuJoCo's d->time; the clock sensor reads it)
         self._step = ParallelStep(model, self._ws, params_to_warp(model.get_params()), self._state, self._state,
-                                  num_threads)  # fmt: skip
-        self.time = torch.zeros(model.num_worlds, dtype=torch.float64)
+                                  num_threads, sensors=sensors, extra={"time": wp.from_torch(self.time)})  # fmt: skip
+        self.sensordata = wp.to_torch(self._ws.stages[0].sensordata)[:, : model.nsensordata]
+        self.energy = wp.to_torch(self._ws.stages[0].energy)
         self.reset()
 
     @property
@@ -75,7 +81,7 @@ class Simulator:
         self.act[idx] = self._per_world("act", act, k, m.na)
         self.ctrl[idx] = 0.0
         self._warmstart[idx] = 0.0
-        self.time[idx.cpu()] = 0.0
+        self.time[idx] = 0.0
 
     def step(self, ctrl=None, *, steps: int = 1) -> None:
         """Advance every world by ``steps`` × ``model.timestep`` holding controls ``ctrl`` [N, nu] (default: the
@@ -87,7 +93,6 @@ class Simulator:
         if ctrl is not None:
             self.ctrl.copy_(as_state_tensor("ctrl", ctrl, (m.num_worlds, m.nu), m.device))
         self._step(m.timestep / m.substeps, m.substeps * steps)
-        self.time += m.timestep * steps
 
     def _world_index(self, worlds) -> torch.Tensor:
         n = self.model.num_worlds

@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 import warp as wp
 
-from . import actuation, constraint, dynamics, integrator, kinematics, passive, solver, tendon
+from . import actuation, constraint, dynamics, integrator, kinematics, noslip, passive, solver, tendon
 from .data import Workspace
 from .launch import Namespace, Recorder, launch
 from .model import Model
 from .params import PARAM_SPECS
+from .sensors import launch_sensors
 from .types import vec5
 
 #: Warp element type of each parameter, by its trailing dimension.
@@ -121,17 +122,21 @@ class ParallelStep:
     """
 
     def __init__(self, model: Model, sws: StepWorkspace, params: dict, state_in: State, state_out: State,
-                 num_threads: int | None = None, adjoint: bool = False):  # fmt: skip
+                 num_threads: int | None = None, adjoint: bool = False, sensors: bool = False,
+                 extra: dict[str, wp.array] | None = None):  # fmt: skip
+        """``extra``: more per-world arrays [N, ...] for the kernels, by name (the simulator's clock, ``time``)."""
         self.model = model
         self.adjoint = adjoint
+        self.sensors = sensors
         n = model.num_worlds
         k = default_num_threads(model) if num_threads is None else max(1, min(int(num_threads), n))
         bounds = [(i * n // k, (i + 1) * n // k) for i in range(k)]
+        extra = extra or {}
         if k == 1:
-            self.jobs = [(sws, params, state_in, state_out)]
+            self.jobs = [(sws, {**params, **extra}, state_in, state_out)]
         else:
-            self.jobs = [(sws.view(a, b), {name: p[a:b] for name, p in params.items()}, state_in.view(a, b),
-                          state_out.view(a, b)) for a, b in bounds]  # fmt: skip
+            self.jobs = [(sws.view(a, b), {name: p[a:b] for name, p in {**params, **extra}.items()},
+                          state_in.view(a, b), state_out.view(a, b)) for a, b in bounds]  # fmt: skip
         if k > 1 and k not in _POOLS:
             _POOLS[k] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="worldsim-step")
         self.pool = _POOLS.get(k) if k > 1 else None
@@ -143,7 +148,7 @@ class ParallelStep:
             chunks = []
             for job in self.jobs:
                 rec = Recorder(adjoint=self.adjoint)
-                launch_step(self.model, *job, h, rec)
+                launch_step(self.model, *job, h, rec, sensors=self.sensors)
                 chunks.append(rec)
             self._cmds[h] = chunks
         return self._cmds[h]
@@ -197,22 +202,28 @@ def model_scalars(model: Model, h: float) -> dict:
         "iterations": int(max(opt.iterations, 1)),
         "ls_iterations": int(max(opt.ls_iterations, 1)),
         "tolerance": float(opt.tolerance),
+        "noslip_iterations": int(opt.noslip_iterations),
+        "noslip_tolerance": float(opt.noslip_tolerance),
         "meaninertia": float(model.meaninertia),
         "warmstart": int(on("warmstart")),
+        "magnetic": wp.vec3(*opt.magnetic),
         **model.override,
     }
 
 
 def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], state_in: State, state_out: State,
-                h: float, rec: Recorder | None = None) -> None:  # fmt: skip
+                h: float, rec: Recorder | None = None, *, sensors: bool = False) -> None:  # fmt: skip
     """Advance all worlds by ``h`` seconds with the model's integrator: state_in → state_out (the controls are
-    state_in.ctrl). The output may alias the input when no adjoint is recorded."""
+    state_in.ctrl). The output may alias the input when no adjoint is recorded. With ``sensors``, the sensors
+    (and energy) of the starting state are computed into the first workspace, as MuJoCo's mj_step does."""
     base = Namespace(model.const, model_scalars(model, h), params)
     dev, n = model.wp_device, state_in.qpos.shape[0]
     if model.integrator != "RK4":
         ws = sws.stages[0]
         ns = base.with_layer(ws.arrays).with_layer({**state_in.arrays(), "qacc_warmstart": sws.qacc_warmstart})
         launch_forward(model, ns, n, rec)
+        if sensors:
+            launch_sensors(model, ns, n, rec)
         euler_damping = model.opt.is_enabled("eulerdamp") and model.opt.is_enabled("damper") and model.nv > 0
         if euler_damping:
             launch(integrator.eval_euler_damping_solve, n, ns, dev, rec)
@@ -226,6 +237,8 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
         if model.na:
             launch_act(model, base, n, state_in.act, [ws.act_dot] * 4, (1.0, 0.0, 0.0, 0.0), state_out.act, rec)
         _copy(rec, sws.qacc_warmstart, ws.qacc)
+        if "time" in base:
+            launch(advance_time, n, base, dev, rec)
         return
     # RK4 (MuJoCo's tableau): stage i+1 starts from (q0, v0, act0) advanced by A[i][i]·h along stage i's rates;
     # the step ends with the B-weighted combination of all four stages
@@ -233,7 +246,10 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
     for i in range(4):
         ws = sws.stages[i]
         stage_state = {**states[i].arrays(), "ctrl": state_in.ctrl, "qacc_warmstart": sws.qacc_warmstart}
-        launch_forward(model, base.with_layer(ws.arrays).with_layer(stage_state), n, rec)
+        ns = base.with_layer(ws.arrays).with_layer(stage_state)
+        launch_forward(model, ns, n, rec)
+        if sensors and i == 0:
+            launch_sensors(model, ns, n, rec)
         if i < 3:
             vels = [states[i].qvel] * 4
             accs = [ws.qacc] * 4
@@ -254,6 +270,8 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
         if model.na:
             launch_act(model, base, n, state_in.act, act_rates, weights, target.act, rec, final=int(i == 3))
     _copy(rec, sws.qacc_warmstart, sws.stages[3].qacc)
+    if "time" in base:
+        launch(advance_time, n, base, dev, rec)
 
 
 RK4_A_DIAG = tuple(row[-1] for row in integrator.RK4_A)
@@ -290,6 +308,15 @@ def launch_forward(model: Model, ns: Namespace, n: int, rec: Recorder | None = N
             launch(constraint.eval_constraint_rows, n, ns, dev, rec)
         launch(solver.eval_newton, n, ns, dev, rec)
         launch(solver.eval_constraint_correction, n, ns, dev, rec)
+        if model.opt.noslip_iterations > 0 and model.njmax:
+            launch(noslip.eval_noslip, n, ns, dev, rec)
+
+
+@wp.kernel(enable_backward=False)
+def advance_time(h: float, time: wp.array(dtype=wp.float64)):
+    """The simulator's clock [s], advanced by each step (MuJoCo's d->time)."""
+    w = wp.tid()
+    time[w] = time[w] + wp.float64(h)
 
 
 def _copy(rec: Recorder | None, dst: wp.array, src: wp.array) -> None:

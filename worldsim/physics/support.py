@@ -62,6 +62,8 @@ def unsupported_features(m: mujoco.MjModel) -> list[str]:
     if int(opt.integrator) not in (int(mujoco.mjtIntegrator.mjINT_EULER), int(mujoco.mjtIntegrator.mjINT_RK4)):
         name = _enum_name(mujoco.mjtIntegrator, int(opt.integrator), "mjINT_")
         out.append(f"<option> integrator={name!r}: supported are 'Euler' and 'RK4'")
+    if opt.noslip_iterations > 0 and int(opt.cone) == int(mujoco.mjtCone.mjCONE_ELLIPTIC):
+        out.append("<option> noslip_iterations with cone='elliptic' is not supported (noslip with pyramidal is)")
     for key, bit in mujoco.mjtEnableBit.__members__.items():
         flag = key.removeprefix("mjENBL_").lower()
         if key != "mjNENABLE" and opt.enableflags & int(bit) and flag not in SUPPORTED_ENABLE_FLAGS:

@@ -415,6 +415,23 @@ def sphere_cylinder(
 
 
 @wp.func
+def segment_params_f64(axis1: wp.vec3, axis2: wp.vec3, dif: wp.vec3):
+    """Unclipped parameters (x1, x2) of the closest points of the lines pos1 + x1·axis1 and pos2 + x2·axis2
+    (dif = pos1 - pos2), solved in float64: for nearly parallel axes the 2x2 system is ill-conditioned, and float32
+    round-off can bring a far-out-of-range solution (segments far apart along a common line) back into [-1, 1]."""
+    a1 = wp.vec3d(wp.float64(axis1[0]), wp.float64(axis1[1]), wp.float64(axis1[2]))
+    a2 = wp.vec3d(wp.float64(axis2[0]), wp.float64(axis2[1]), wp.float64(axis2[2]))
+    d = wp.vec3d(wp.float64(dif[0]), wp.float64(dif[1]), wp.float64(dif[2]))
+    ma = wp.dot(a1, a1)
+    mb = -wp.dot(a1, a2)
+    mc = wp.dot(a2, a2)
+    u = -wp.dot(a1, d)
+    v = wp.dot(a2, d)
+    det = wp.length_sq(wp.cross(a1, a2))
+    return wp.float32((mc * u - mb * v) / det), wp.float32((ma * v - mb * u) / det)
+
+
+@wp.func
 def capsule_capsule(
     w: int,
     slot: int,
@@ -452,13 +469,11 @@ def capsule_capsule(
     v = wp.dot(axis2, dif)
     # ma*mc - mb^2 = |axis1 x axis2|^2, computed as the cross product to keep it accurate near parallel
     sin2 = wp.length_sq(wp.cross(z1, z2))
-    det = ma * mc * sin2
     zero = wp.vec3(0.0)
 
     s = slot
     if sin2 >= CAPSULE_PARALLEL_SIN2:
-        x1 = (mc * u - mb * v) / det
-        x2 = (ma * v - mb * u) / det
+        x1, x2 = segment_params_f64(axis1, axis2, dif)
         clipped = x1 > 1.0 or x1 < -1.0 or x2 > 1.0 or x2 < -1.0
         if x1 > 1.0:
             x1 = 1.0
