@@ -65,8 +65,10 @@ def test_set_params_errors(pendulum):
         pendulum.set_params(dof_damping=torch.ones(3))
     with pytest.raises(ValueError, match="parameter 'body_mass' contains NaN or inf"):
         pendulum.set_params(body_mass=float("nan"))
-    pendulum.set_params(contact_stiffness=1e4)  # a scalar broadcasts to every world
-    assert torch.all(pendulum.get_params()["contact_stiffness"] == 1e4)
+    pendulum.set_params(dof_damping=0.5)  # a scalar broadcasts to every world
+    assert torch.all(pendulum.get_params()["dof_damping"] == 0.5)
+    with pytest.raises(ValueError, match=r"parameter 'geom_solimp' has shape \(2, 3\), expected \(2, 2, 5\)"):
+        pendulum.set_params(geom_solimp=torch.ones(2, 3))
 
 
 def test_simulator_errors(pendulum):
@@ -99,30 +101,67 @@ def _write(tmp_path, body: str, extra: str = "", option: str = "") -> str:
 @pytest.mark.parametrize(
     "body, extra, option, message",
     [
-        ("<body><joint name='j' type='ball' range='0 1' limited='true'/><geom size='.1'/></body>", "", "",
-         "joint 'j': attribute 'range' is a limit on a ball joint"),
-        ("<body><freejoint/><geom name='e' type='ellipsoid' size='.1 .1 .2'/></body>", "", "",
-         "geom 'e': attribute 'type' is 'ellipsoid'"),
-        ("<body><freejoint/><geom name='m' type='mesh' mesh='tet'/></body>",
-         "<asset><mesh name='tet' vertex='0 0 0 1 0 0 0 1 0 0 0 1'/></asset>", "",
-         "geom 'm': attribute 'type' is 'mesh'"),
         ("<body><freejoint/><geom size='.1'/></body>", "", "integrator='implicitfast'",
-         "<option>: attribute 'integrator' is 'IMPLICITFAST'"),
-        ("<body><joint name='j' frictionloss='1'/><geom size='.1'/></body>", "", "",
-         "joint 'j': attribute 'frictionloss'"),
-        ("<body><freejoint/><geom name='g' size='.1' condim='6'/></body>", "", "",
-         "geom 'g': attribute 'condim' is 6"),
-        ("<geom name='floor' type='plane' size='1 1 1'/><body><freejoint/><geom name='g' size='.1' solref='0.01 1'/>"
-         "</body>", "", "", "geom 'floor' and geom 'g': attribute 'solref' differs"),
+         "<option> integrator='implicitfast': supported are 'Euler' and 'RK4'"),
+        ("<body name='b' gravcomp='1'><freejoint/><geom size='.1'/></body>", "", "",
+         "body 'b': attribute 'gravcomp' is not supported"),
         ("<body><joint name='j'/><geom size='.1'/></body>",
-         "<actuator><position name='p' joint='j' kp='10'/></actuator>", "",
-         "actuator 'p': attribute 'dyntype/gaintype/biastype'"),
-        ("<body name='a'><joint name='j'/><geom size='.1'/></body>",
-         "<sensor><jointpos joint='j'/></sensor>", "", "element <sensor>"),
+         "<actuator><general name='m' joint='j' dyntype='user'/></actuator>", "", "actuator 'm': dyntype 'user' is not supported"),
+        ("<body><joint name='j'/><geom size='.1'/><site name='s'/></body>",
+         "<actuator><general name='a' site='s'/></actuator>", "", "actuator 'a': transmission 'site' is not supported"),
         ("<body><joint name='j'/><geom size='.1'/></body>",
-         "<tendon><fixed name='t'><joint joint='j' coef='1'/></fixed></tendon>", "", "element <tendon>"),
+         "<actuator><motor name='a' joint='j' damping='1'/></actuator>", "",
+         "actuator 'a': attribute 'damping' is not supported"),
+        ("<body><freejoint/><geom name='g' type='sphere' size='.1'/><site name='s1'/></body>"
+         "<body pos='1 0 0'><freejoint/><geom size='.1'/><site name='s2'/></body>",
+         "<tendon><spatial name='t'><site site='s1'/><geom geom='g'/><site site='s2'/></spatial></tendon>", "",
+         "tendon 't': wrapping around a geom"),
+        ("<body><freejoint/><geom name='a' size='.1'/></body><body pos='1 0 0'><freejoint/><geom name='b' size='.1'/>"
+         "</body>", "<contact><pair geom1='a' geom2='b'/></contact>", "", "element <contact><pair>"),
+        ("<body mocap='true'><geom size='.1'/></body>", "", "", "element mocap <body>"),
+        ("<body><freejoint/><geom size='.1'/></body>", "", "><flag sleep='enable'/></option><option",
+         "<option><flag sleep='enable'/> is not supported"),
+        ("<body><freejoint/><geom size='.1'/></body>", "", "cone='elliptic' noslip_iterations='3'",
+         "noslip_iterations with cone='elliptic'"),
     ],
 )  # fmt: skip
 def test_unsupported_mjcf_is_a_clear_error(tmp_path, body, extra, option, message):
     with pytest.raises(MJCFError, match=message.replace("(", r"\(").replace("[", r"\[")):
         worldsim.load_mjcf(_write(tmp_path, body, extra, option))
+
+
+def test_one_error_lists_every_blocker(tmp_path):
+    """A file with three unsupported features gets one error naming all three."""
+    body = "<body name='b' gravcomp='1'><joint name='j'/><geom size='.1'/></body>"
+    extra = "<actuator><general name='m' joint='j' dyntype='user'/></actuator>"
+    with pytest.raises(MJCFError) as err:
+        worldsim.load_mjcf(_write(tmp_path, body, extra, "integrator='implicit'"))
+    text = str(err.value)
+    assert "3 feature(s) not supported" in text
+    for piece in ("integrator='implicit'", "body 'b': attribute 'gravcomp'", "actuator 'm': dyntype 'user'"):
+        assert piece in text
+    problems = worldsim.physics.unsupported_features(_mjmodel(tmp_path, body, extra, "integrator='implicit'"))
+    assert len(problems) == 3
+
+
+def _mjmodel(tmp_path, body, extra, option):
+    import mujoco
+
+    return mujoco.MjModel.from_xml_path(_write(tmp_path, body, extra, option))
+
+
+def test_every_supported_feature_loads(tmp_path):
+    """What the old loader refused (ball limits, ellipsoids, meshes, frictionloss, condim 6, per-geom solref,
+    position actuators, sensors, tendons, equality constraints, filter dynamics) now loads."""
+    body = """<geom type='plane' size='1 1 1' solref='0.01 1'/>
+      <body><joint name='b' type='ball' range='0 1' limited='true'/><geom type='ellipsoid' size='.1 .1 .2'/></body>
+      <body pos='1 0 0'><joint name='j' frictionloss='1'/><geom size='.1' condim='6' solref='0.03 0.5'/>
+        <site name='s'/></body>
+      <body pos='2 0 0'><freejoint/><geom type='mesh' mesh='tet'/></body>"""
+    extra = """<asset><mesh name='tet' vertex='0 0 0 1 0 0 0 1 0 0 0 1'/></asset>
+      <actuator><position name='p' joint='j' kp='10'/><general joint='j' dyntype='filter' dynprm='0.1'/></actuator>
+      <sensor><jointpos joint='j'/><accelerometer site='s'/></sensor>
+      <tendon><fixed name='t'><joint joint='j' coef='1'/></fixed></tendon>
+      <equality><joint joint1='j'/></equality>"""
+    model = worldsim.load_mjcf(_write(tmp_path, body, extra))
+    assert (model.nu, model.na, model.ntendon, model.neq, model.nsensor) == (2, 1, 1, 1, 2)

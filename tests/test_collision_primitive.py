@@ -126,8 +126,12 @@ def test_random_configurations_match_mujoco(name1, name2, margin):
     mjm = pair_model(name1, name2, margin)
     rng = np.random.default_rng(zlib.crc32(f"{name1}-{name2}-{margin}".encode()))
     n = 150
-    contacts = [check(mjm, place(mjm, random_poses(rng, mjm)), key=f"{name1}-{name2}") for _ in range(n)]
+    key = f"{name1}-{name2}-{margin}"
+    contacts = [check(mjm, place(mjm, random_poses(rng, mjm)), key=key) for _ in range(n)]
     counts = [len(c) for c in contacts]
+    # beyond assert_same_contacts' 1e-4: distances and positions agree to float32 rounding
+    dev = DEVIATIONS[key]
+    assert dev[0] < 1e-6 and dev[1] < 1e-5 and dev[2] < 1e-3, (key, dev)
     print(f"{name1}-{name2} margin {margin}: configurations by contact count {np.bincount(counts)}")
     # the loop compared real contacts (many configurations touch, some deeply), and misses too
     assert sum(c > 0 for c in counts) >= n // 4, np.bincount(counts)
@@ -136,16 +140,6 @@ def test_random_configurations_match_mujoco(name1, name2, margin):
     assert (dists < -0.02).sum() >= 5, dists  # deep
     if margin > 0:  # contacts inside the margin band (positive distance) were compared as well
         assert ((dists > 0) & (dists <= margin)).sum() >= 3, dists
-
-
-def test_deviation_summary():
-    """The random tests' largest deviations from MuJoCo, per pair (printed with ``pytest -s``; empty when the random
-    tests did not run before this one): distances and positions agree to float32 rounding."""
-    if not DEVIATIONS:
-        pytest.skip("run with the random tests")
-    for key, dev in sorted(DEVIATIONS.items()):
-        print(f"{key:16s} dist {dev[0]:.1e}  pos {dev[1]:.1e}  frame {dev[2]:.1e}")
-        assert dev[0] < 1e-6 and dev[1] < 1e-5 and dev[2] < 1e-3, (key, dev)
 
 
 def test_max_contacts_are_mujocos():
@@ -274,8 +268,9 @@ def test_rotated_configuration_matches_mujoco(name):
     side as on it and keeps the 4 corners, which are then among MuJoCo's contacts.
     """
     geom1, geom2, poses, count = CONFIGURATIONS[name]
-    if name == "capsule lying across a box":
-        pytest.skip("MuJoCo's count (1 or 2) follows the sign of a 1e-16 tilt of the capsule axis, below float32")
+    # a capsule lying exactly along a box face that it overhangs: MuJoCo's count (1 or 2) follows the sign of a
+    # 1e-16 tilt of the capsule axis, below float32; there, each of the two sets must be part of the other
+    ambiguous = name == "capsule lying across a box"
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     exact = 0
     for _ in range(20):
@@ -297,6 +292,13 @@ def test_rotated_configuration_matches_mujoco(name):
             ours = run_collider(kernel, mjm, d, maxcon)
             assert len(ours) == count
             assert_subset(ours, theirs, atol=2e-5)
+            continue
+        if ambiguous:
+            ours = run_collider(kernel, mjm, d, maxcon)
+            assert len(ours) in (1, 2) and len(theirs) in (1, 2)
+            small, large = sorted((ours, theirs), key=len)
+            assert_subset(small, large, atol=2e-5)
+            exact += 1
             continue
         # an upright capsule on a tilted plane: MuJoCo's tangent is (1, 0, 0) itself, not orthogonal to the normal
         # (its fallback when the capsule axis is along the normal); ours is (1, 0, 0) made orthogonal to it

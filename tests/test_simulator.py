@@ -15,7 +15,7 @@ def test_partial_reset_and_zero_copy_views(asset):
         sim.step(torch.ones(3, 1))
     moved = sim.qpos.clone()
     assert sim.qpos is qpos_view  # the same tensor object always shows the current state
-    assert sim.qpos.data_ptr() == sim._qpos.ptr  # shares memory with the Warp state: no copy
+    assert sim.qpos.data_ptr() == sim._state.qpos.ptr  # shares memory with the Warp state: no copy
     sim.reset(worlds=torch.tensor([False, True, False]))
     torch.testing.assert_close(sim.qpos[1], model.default_state()[0][1])
     assert torch.all(sim.qvel[1] == 0)

@@ -93,6 +93,7 @@ SENSOR_CONSTANT_SPECS: dict[str, tuple] = {
     "mesh_face": (I, "triangle vertex indices of each mesh, 3 per face (relative to mesh_vertadr)"),
     "mesh_faceadr": (I, "first face of each mesh"),
     "mesh_facenum": (I, "number of faces of each mesh"),
+    "ten_spatial": (I, "the spatial tendons (their forces act on the bodies of their sites)"),
     "sensor_objbody": (I, "body that carries each sensor's object (0 when the object is not spatial)"),
     "sensor_refbody": (I, "body that carries each sensor's reference frame (0 when none)"),
     "rf_sensor": (I, "[nray] rangefinder sensor of each ray"),
@@ -171,10 +172,14 @@ CAM_TARGETBODY = wp.constant(int(mujoco.mjtCamLight.mjCAMLIGHT_TARGETBODY))
 CAM_TARGETBODYCOM = wp.constant(int(mujoco.mjtCamLight.mjCAMLIGHT_TARGETBODYCOM))
 
 TRN_TENDON = wp.constant(int(mujoco.mjtTrn.mjTRN_TENDON))
+CNSTR_EQUALITY = wp.constant(int(mujoco.mjtConstraint.mjCNSTR_EQUALITY))
+CNSTR_FRICTION_TENDON = wp.constant(int(mujoco.mjtConstraint.mjCNSTR_FRICTION_TENDON))
 CNSTR_LIMIT_JOINT = wp.constant(int(mujoco.mjtConstraint.mjCNSTR_LIMIT_JOINT))
 CNSTR_LIMIT_TENDON = wp.constant(int(mujoco.mjtConstraint.mjCNSTR_LIMIT_TENDON))
 EQ_CONNECT = wp.constant(int(mujoco.mjtEq.mjEQ_CONNECT))
 EQ_WELD = wp.constant(int(mujoco.mjtEq.mjEQ_WELD))
+EQ_TENDON = wp.constant(int(mujoco.mjtEq.mjEQ_TENDON))
+WRAP_SITE = wp.constant(int(mujoco.mjtWrap.mjWRAP_SITE))
 DATATYPE_REAL = wp.constant(int(mujoco.mjtDataType.mjDATATYPE_REAL))
 DATATYPE_POSITIVE = wp.constant(int(mujoco.mjtDataType.mjDATATYPE_POSITIVE))
 
@@ -292,6 +297,8 @@ def sensor_constants(mjm: mujoco.MjModel) -> dict[str, np.ndarray]:
     c["mesh_face"] = mjm.mesh_face.reshape(-1)
     c["mesh_faceadr"] = mjm.mesh_faceadr
     c["mesh_facenum"] = mjm.mesh_facenum
+    c["ten_spatial"] = np.array([t for t in range(mjm.ntendon) if mjm.tendon_num[t]
+                                 and int(mjm.wrap_type[mjm.tendon_adr[t]]) != int(mujoco.mjtWrap.mjWRAP_JOINT)])
     c["sensor_objbody"] = np.array([_object_body(mjm, int(mjm.sensor_objtype[s]), int(mjm.sensor_objid[s]))
                                     for s in range(mjm.nsensor)])  # fmt: skip
     c["sensor_refbody"] = np.array([_object_body(mjm, int(mjm.sensor_reftype[s]), int(mjm.sensor_refid[s]))
@@ -904,39 +911,24 @@ def eval_subtree_vel(
         subtree_angmom[w, b] = ang
 
 
-@wp.kernel(enable_backward=False)
-def eval_rne_post(
-    nbody: int,
-    neq: int,
+@wp.func
+def add_wrench(cfrc: wp.array2d(dtype=wp.spatial_vector), w: int, b: int, point: wp.vec3, force: wp.vec3,
+               torque: wp.vec3, sign: float):  # fmt: skip
+    """cfrc[w, b] += sign · (torque + point × force, force): a force applied at ``point`` (relative to b's tree
+    origin), nothing for the world body."""
+    if b > 0:
+        cfrc[w, b] = cfrc[w, b] + sign * sv(torque + wp.cross(point, force), force)
+
+
+@wp.func
+def add_contact_forces(
+    w: int,
     elliptic: int,
-    body_parentid: wp.array(dtype=wp.int32),
-    body_dofadr: wp.array(dtype=wp.int32),
-    body_dofnum: wp.array(dtype=wp.int32),
-    body_iquat: wp.array(dtype=wp.quat),
     geom_bodyid: wp.array(dtype=wp.int32),
-    site_bodyid: wp.array(dtype=wp.int32),
-    site_pos: wp.array(dtype=wp.vec3),
     slot_pair: wp.array(dtype=wp.int32),
     pair_geom1: wp.array(dtype=wp.int32),
     pair_geom2: wp.array(dtype=wp.int32),
-    eq_type: wp.array(dtype=wp.int32),
-    eq_obj1id: wp.array(dtype=wp.int32),
-    eq_obj2id: wp.array(dtype=wp.int32),
-    eq_objtype: wp.array(dtype=wp.int32),
-    eq_data: wp.array(dtype=vec_eqdata),
-    eq_efcadr: wp.array(dtype=wp.int32),
-    gravity: wp.array(dtype=wp.vec3),
-    body_mass: wp.array2d(dtype=wp.float32),
-    body_inertia: wp.array2d(dtype=wp.vec3),
-    qvel: wp.array2d(dtype=wp.float32),
-    qacc: wp.array2d(dtype=wp.float32),
     root_origin: wp.array2d(dtype=wp.vec3),
-    xpos: wp.array2d(dtype=wp.vec3),
-    xquat: wp.array2d(dtype=wp.quat),
-    xipos: wp.array2d(dtype=wp.vec3),
-    cdof: wp.array2d(dtype=wp.spatial_vector),
-    cdof_dot: wp.array2d(dtype=wp.spatial_vector),
-    cvel: wp.array2d(dtype=wp.spatial_vector),
     ncon: wp.array2d(dtype=wp.int32),
     contact_slot: wp.array2d(dtype=wp.int32),
     contact_efcadr: wp.array2d(dtype=wp.int32),
@@ -945,18 +937,10 @@ def eval_rne_post(
     contact_pos: wp.array2d(dtype=wp.vec3),
     contact_frame: wp.array2d(dtype=wp.mat33),
     efc_force: wp.array2d(dtype=wp.float32),
-    subtree_com: wp.array2d(dtype=wp.vec3),
-    # outputs
-    sensor_cacc: wp.array2d(dtype=wp.spatial_vector),
     cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
-    cfrc_int: wp.array2d(dtype=wp.spatial_vector),
 ):
-    """MuJoCo's mj_rnePostConstraint: accelerations with the constrained qacc, the contact, connect and weld forces
-    on each body (``cfrc_ext``) and the force each body receives from its parent (``cfrc_int``)."""
-    w = wp.tid()
-    for b in range(nbody):
-        cfrc_ext[w, b] = wp.spatial_vector()
-    # contacts: geom2's body receives the contact force, geom1's body its opposite (the world receives nothing)
+    """Contact forces: geom2's body receives the contact's force and torque at the contact point, geom1's body
+    their opposite."""
     for k in range(ncon[w, 0]):
         slot = contact_slot[w, k]
         p = slot_pair[slot]
@@ -967,41 +951,231 @@ def eval_rne_post(
         force = fr * wp.vec3(lf[0], lf[1], lf[2])
         torque = fr * wp.vec3(lf[3], lf[4], lf[5])
         pos = contact_pos[w, slot]
-        if b1 > 0:
-            cfrc_ext[w, b1] -= sv(torque + wp.cross(pos, force), force)
-        if b2 > 0:
-            pos2 = pos + (root_origin[w, b1] - root_origin[w, b2])
-            cfrc_ext[w, b2] += sv(torque + wp.cross(pos2, force), force)
-    # connect and weld constraints (MuJoCo's signs: + on object 1, - on object 2)
+        add_wrench(cfrc_ext, w, b1, pos, force, torque, -1.0)
+        add_wrench(cfrc_ext, w, b2, pos + (root_origin[w, b1] - root_origin[w, b2]), force, torque, 1.0)
+
+
+@wp.func
+def eq_frame(w: int, obj: int, first: int, data: vec_eqdata, objtype: int, site_bodyid: wp.array(dtype=wp.int32),
+             site_pos: wp.array(dtype=wp.vec3), site_quat: wp.array(dtype=wp.quat), xpos: wp.array2d(dtype=wp.vec3),
+             xquat: wp.array2d(dtype=wp.quat)):  # fmt: skip
+    """Body, anchor (relative to its tree origin) and frame orientation of a connect/weld object: a body with the
+    anchor eq_data[first:first+3], or a site (the world when obj < 0)."""
+    body = int(0)
+    offset = wp.vec3(0.0)
+    rot = wp.quat_identity()
+    if obj >= 0:
+        body = obj
+        offset = wp.vec3(data[first], data[first + 1], data[first + 2])
+        if objtype == OBJ_SITE:
+            body = site_bodyid[obj]
+            offset = site_pos[obj]
+            rot = site_quat[obj]
+    return body, xpos[w, body] + wp.quat_rotate(xquat[w, body], offset), xquat[w, body] * rot
+
+
+@wp.func
+def add_equality_forces(
+    w: int,
+    neq: int,
+    eq_type: wp.array(dtype=wp.int32),
+    eq_obj1id: wp.array(dtype=wp.int32),
+    eq_obj2id: wp.array(dtype=wp.int32),
+    eq_objtype: wp.array(dtype=wp.int32),
+    eq_data: wp.array(dtype=vec_eqdata),
+    eq_efcadr: wp.array(dtype=wp.int32),
+    site_bodyid: wp.array(dtype=wp.int32),
+    site_pos: wp.array(dtype=wp.vec3),
+    site_quat: wp.array(dtype=wp.quat),
+    xpos: wp.array2d(dtype=wp.vec3),
+    xquat: wp.array2d(dtype=wp.quat),
+    efc_force: wp.array2d(dtype=wp.float32),
+    cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
+):
+    """Connect and weld forces: object 1 receives the constraint force at its anchor, object 2 the opposite. A
+    weld's rotational rows give the torque 0.5·torquescale·R(q₂)(e_w λ + e_v × λ), e = q₂⁻¹ q₁ its orientation
+    error (q₁ including the relative pose), as MuJoCo 4's mj_rnePostConstraint."""
     for e in range(neq):
         adr = eq_efcadr[e]
         typ = eq_type[e]
         if adr >= 0 and (typ == EQ_CONNECT or typ == EQ_WELD):
+            data = eq_data[e]
+            weld = typ == EQ_WELD
+            first1 = 0  # eq_data offset of each body's anchor: connect (0, 3), weld (3, 0)
+            if weld:
+                first1 = 3
+            b1, p1, q1 = eq_frame(w, eq_obj1id[e], first1, data, eq_objtype[e], site_bodyid, site_pos, site_quat,
+                                  xpos, xquat)  # fmt: skip
+            b2, p2, q2 = eq_frame(w, eq_obj2id[e], 3 - first1, data, eq_objtype[e], site_bodyid, site_pos,
+                                  site_quat, xpos, xquat)  # fmt: skip
             force = wp.vec3(efc_force[w, adr], efc_force[w, adr + 1], efc_force[w, adr + 2])
             torque = wp.vec3(0.0)
-            if typ == EQ_WELD:
-                torque = wp.vec3(efc_force[w, adr + 3], efc_force[w, adr + 4], efc_force[w, adr + 5])
-            for side in range(2):
-                obj = eq_obj1id[e]
-                first = 3  # eq_data offset of the anchor on object 1 (weld) or object 2 (connect)
-                if typ == EQ_CONNECT:
-                    first = 0
-                if side == 1:
-                    obj = eq_obj2id[e]
-                    first = 3 - first
-                if obj >= 0:
-                    body = obj
-                    offset = wp.vec3(eq_data[e][first], eq_data[e][first + 1], eq_data[e][first + 2])
-                    if eq_objtype[e] == OBJ_SITE:
-                        body = site_bodyid[obj]
-                        offset = site_pos[obj]
-                    if body > 0:
-                        point = xpos[w, body] + wp.quat_rotate(xquat[w, body], offset)
-                        wrench = sv(torque + wp.cross(point, force), force)
-                        if side == 0:
-                            cfrc_ext[w, body] += wrench
-                        else:
-                            cfrc_ext[w, body] -= wrench
+            if weld:
+                lam = wp.vec3(efc_force[w, adr + 3], efc_force[w, adr + 4], efc_force[w, adr + 5])
+                if eq_objtype[e] != OBJ_SITE:
+                    q1 = q1 * wp.quat(data[7], data[8], data[9], data[6])  # relpose (MuJoCo order in eq_data)
+                err = wp.quat_inverse(q2) * q1
+                ev = wp.vec3(err[0], err[1], err[2])
+                torque = (0.5 * data[10]) * wp.quat_rotate(q2, err[3] * lam + wp.cross(ev, lam))
+            add_wrench(cfrc_ext, w, b1, p1, force, torque, 1.0)
+            add_wrench(cfrc_ext, w, b2, p2, force, torque, -1.0)
+
+
+@wp.func
+def tendon_force(
+    w: int,
+    t: int,
+    nu: int,
+    tendon_stiffness: wp.array(dtype=wp.float32),
+    tendon_damping: wp.array(dtype=wp.float32),
+    tendon_lengthspring: wp.array(dtype=wp.vec2),
+    tendon_length0: wp.array(dtype=wp.float32),
+    actuator_trntype: wp.array(dtype=wp.int32),
+    actuator_trnid: wp.array(dtype=wp.int32),
+    eq_type: wp.array(dtype=wp.int32),
+    eq_obj1id: wp.array(dtype=wp.int32),
+    eq_obj2id: wp.array(dtype=wp.int32),
+    eq_data: wp.array(dtype=vec_eqdata),
+    actuator_gear: wp.array2d(dtype=wp.float32),
+    ten_length: wp.array2d(dtype=wp.float32),
+    ten_velocity: wp.array2d(dtype=wp.float32),
+    actuator_force: wp.array2d(dtype=wp.float32),
+    nefc: wp.array2d(dtype=wp.int32),
+    efc_type: wp.array2d(dtype=wp.int32),
+    efc_id: wp.array2d(dtype=wp.int32),
+    efc_sub: wp.array2d(dtype=wp.int32),
+    efc_force: wp.array2d(dtype=wp.float32),
+):
+    """Force along tendon t (positive lengthens it) from its spring, damper, actuators, limit, friction-loss and
+    equality rows: what its path applies to the bodies."""
+    length = ten_length[w, t]
+    f = -tendon_damping[t] * ten_velocity[w, t]
+    if length > tendon_lengthspring[t][1]:
+        f -= tendon_stiffness[t] * (length - tendon_lengthspring[t][1])
+    elif length < tendon_lengthspring[t][0]:
+        f -= tendon_stiffness[t] * (length - tendon_lengthspring[t][0])
+    for a in range(nu):
+        if actuator_trntype[a] == TRN_TENDON and actuator_trnid[a] == t:
+            f += actuator_gear[w, a] * actuator_force[w, a]
+    for r in range(nefc[w, 0]):
+        typ = efc_type[w, r]
+        oid = efc_id[w, r]
+        lam = efc_force[w, r]
+        if typ == CNSTR_LIMIT_TENDON and oid == t:
+            if efc_sub[w, r] == 0:  # the lower limit's Jacobian is +ten_J, the upper's -ten_J
+                f += lam
+            else:
+                f -= lam
+        elif typ == CNSTR_FRICTION_TENDON and oid == t:
+            f += lam
+        elif typ == CNSTR_EQUALITY and eq_type[oid] == EQ_TENDON:
+            if eq_obj1id[oid] == t:
+                f += lam
+            if eq_obj2id[oid] == t:  # Jacobian -poly'(x₂) ten_J₂
+                d = eq_data[oid]
+                x = ten_length[w, t] - tendon_length0[t]
+                f -= lam * (d[1] + x * (2.0 * d[2] + x * (3.0 * d[3] + x * 4.0 * d[4])))
+    return f
+
+
+@wp.kernel(enable_backward=False)
+def eval_rne_post(
+    nbody: int,
+    neq: int,
+    nu: int,
+    nspatial: int,
+    elliptic: int,
+    body_parentid: wp.array(dtype=wp.int32),
+    body_dofadr: wp.array(dtype=wp.int32),
+    body_dofnum: wp.array(dtype=wp.int32),
+    body_iquat: wp.array(dtype=wp.quat),
+    geom_bodyid: wp.array(dtype=wp.int32),
+    site_bodyid: wp.array(dtype=wp.int32),
+    site_pos: wp.array(dtype=wp.vec3),
+    site_quat: wp.array(dtype=wp.quat),
+    slot_pair: wp.array(dtype=wp.int32),
+    pair_geom1: wp.array(dtype=wp.int32),
+    pair_geom2: wp.array(dtype=wp.int32),
+    eq_type: wp.array(dtype=wp.int32),
+    eq_obj1id: wp.array(dtype=wp.int32),
+    eq_obj2id: wp.array(dtype=wp.int32),
+    eq_objtype: wp.array(dtype=wp.int32),
+    eq_data: wp.array(dtype=vec_eqdata),
+    eq_efcadr: wp.array(dtype=wp.int32),
+    ten_spatial: wp.array(dtype=wp.int32),
+    tendon_adr: wp.array(dtype=wp.int32),
+    tendon_num: wp.array(dtype=wp.int32),
+    wrap_type: wp.array(dtype=wp.int32),
+    wrap_objid: wp.array(dtype=wp.int32),
+    wrap_divisor: wp.array(dtype=wp.float32),
+    tendon_stiffness: wp.array(dtype=wp.float32),
+    tendon_damping: wp.array(dtype=wp.float32),
+    tendon_lengthspring: wp.array(dtype=wp.vec2),
+    tendon_length0: wp.array(dtype=wp.float32),
+    actuator_trntype: wp.array(dtype=wp.int32),
+    actuator_trnid: wp.array(dtype=wp.int32),
+    gravity: wp.array(dtype=wp.vec3),
+    body_mass: wp.array2d(dtype=wp.float32),
+    body_inertia: wp.array2d(dtype=wp.vec3),
+    actuator_gear: wp.array2d(dtype=wp.float32),
+    qvel: wp.array2d(dtype=wp.float32),
+    qacc: wp.array2d(dtype=wp.float32),
+    root_origin: wp.array2d(dtype=wp.vec3),
+    xpos: wp.array2d(dtype=wp.vec3),
+    xquat: wp.array2d(dtype=wp.quat),
+    xipos: wp.array2d(dtype=wp.vec3),
+    site_xpos: wp.array2d(dtype=wp.vec3),
+    cdof: wp.array2d(dtype=wp.spatial_vector),
+    cdof_dot: wp.array2d(dtype=wp.spatial_vector),
+    cvel: wp.array2d(dtype=wp.spatial_vector),
+    ten_length: wp.array2d(dtype=wp.float32),
+    ten_velocity: wp.array2d(dtype=wp.float32),
+    actuator_force: wp.array2d(dtype=wp.float32),
+    ncon: wp.array2d(dtype=wp.int32),
+    contact_slot: wp.array2d(dtype=wp.int32),
+    contact_efcadr: wp.array2d(dtype=wp.int32),
+    contact_dim: wp.array2d(dtype=wp.int32),
+    contact_friction: wp.array2d(dtype=vec5),
+    contact_pos: wp.array2d(dtype=wp.vec3),
+    contact_frame: wp.array2d(dtype=wp.mat33),
+    nefc: wp.array2d(dtype=wp.int32),
+    efc_type: wp.array2d(dtype=wp.int32),
+    efc_id: wp.array2d(dtype=wp.int32),
+    efc_sub: wp.array2d(dtype=wp.int32),
+    efc_force: wp.array2d(dtype=wp.float32),
+    subtree_com: wp.array2d(dtype=wp.vec3),
+    # outputs
+    sensor_cacc: wp.array2d(dtype=wp.spatial_vector),
+    cfrc_ext: wp.array2d(dtype=wp.spatial_vector),
+    cfrc_int: wp.array2d(dtype=wp.spatial_vector),
+):
+    """MuJoCo's mj_rnePostConstraint: accelerations with the constrained qacc, the forces of contacts, connect and
+    weld constraints and spatial tendons on each body (``cfrc_ext``), and the force each body receives from its
+    parent (``cfrc_int``)."""
+    w = wp.tid()
+    for b in range(nbody):
+        cfrc_ext[w, b] = wp.spatial_vector()
+    add_contact_forces(w, elliptic, geom_bodyid, slot_pair, pair_geom1, pair_geom2, root_origin, ncon, contact_slot,
+                       contact_efcadr, contact_dim, contact_friction, contact_pos, contact_frame, efc_force,
+                       cfrc_ext)  # fmt: skip
+    add_equality_forces(w, neq, eq_type, eq_obj1id, eq_obj2id, eq_objtype, eq_data, eq_efcadr, site_bodyid, site_pos,
+                        site_quat, xpos, xquat, efc_force, cfrc_ext)  # fmt: skip
+    # spatial tendons: each straight segment pulls its two sites' bodies along it
+    for i in range(nspatial):
+        t = ten_spatial[i]
+        tf = tendon_force(w, t, nu, tendon_stiffness, tendon_damping, tendon_lengthspring, tendon_length0,
+                         actuator_trntype, actuator_trnid, eq_type, eq_obj1id, eq_obj2id, eq_data, actuator_gear,
+                         ten_length, ten_velocity, actuator_force, nefc, efc_type, efc_id, efc_sub, efc_force)  # fmt: skip
+        for k in range(tendon_adr[t], tendon_adr[t] + tendon_num[t] - 1):
+            if wrap_type[k] == WRAP_SITE and wrap_type[k + 1] == WRAP_SITE:
+                s0 = wrap_objid[k]
+                s1 = wrap_objid[k + 1]
+                b0 = site_bodyid[s0]
+                b1 = site_bodyid[s1]
+                seg = (root_origin[w, b1] - root_origin[w, b0]) + (site_xpos[w, s1] - site_xpos[w, s0])
+                force = seg * (tf / (wp.max(wp.length(seg), 1.0e-12) * wrap_divisor[k]))
+                add_wrench(cfrc_ext, w, b1, site_xpos[w, s1], force, wp.vec3(0.0), 1.0)
+                add_wrench(cfrc_ext, w, b0, site_xpos[w, s0], force, wp.vec3(0.0), -1.0)
     # forward pass: accelerations and body forces
     sensor_cacc[w, 0] = sv(wp.vec3(0.0), -gravity[w])
     for b in range(1, nbody):
@@ -1354,13 +1528,11 @@ def eval_sensor_values(
         else:
             write3(sensordata, w, adr, ang)
     elif typ == S_ACCELEROMETER or typ == S_FRAMELINACC or typ == S_FRAMEANGACC:
-        ang = wp.vec3(0.0)
-        lin = wp.vec3(0.0)
-        if not static:
-            a = sensor_cacc[w, body]
-            v = cvel[w, body]
-            ang = sv_ang(a)
-            lin = point_velocity(a, pos) + wp.cross(sv_ang(v), point_velocity(v, pos))
+        # static bodies too: the world's acceleration is -gravity (MuJoCo 4 reports the proper acceleration)
+        a = sensor_cacc[w, body]
+        v = cvel[w, body]
+        ang = sv_ang(a)
+        lin = point_velocity(a, pos) + wp.cross(sv_ang(v), point_velocity(v, pos))
         if typ == S_ACCELEROMETER:
             write3(sensordata, w, adr, wp.transpose(mat) * lin)
         elif typ == S_FRAMELINACC:
@@ -1595,7 +1767,9 @@ def launch_sensors(model, ns, n: int, rec) -> None:
     energy_vel = int(energy_flag or int(_S.mjSENS_E_KINETIC) in types)
     if not sensors_on and not (energy_pos or energy_vel):
         return
-    extra = {"nsensor": model.nsensor, "energy_pos": energy_pos, "energy_vel": energy_vel}
+    nspatial = sum(int(mjm.wrap_type[mjm.tendon_adr[t]]) != int(mujoco.mjtWrap.mjWRAP_JOINT)
+                   for t in range(mjm.ntendon) if mjm.tendon_num[t])
+    extra = {"nsensor": model.nsensor, "nspatial": nspatial, "energy_pos": energy_pos, "energy_vel": energy_vel}
     if "time" not in ns:  # outside the Simulator there is no clock: the clock sensor reads 0
         extra["time"] = wp.zeros(n, dtype=wp.float64, device=model.wp_device)
     ns = ns.with_layer({k: v for k, v in extra.items() if k not in ns})
