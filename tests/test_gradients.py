@@ -154,6 +154,7 @@ def test_torque_sequence_mass_damping_armature_gravity_gradients(asset):
                     loss))  # fmt: skip
     for name, field, idx in [("body_mass", "body_mass", [1, 2]), ("dof_damping", "dof_damping", [0, 1]),
                              ("dof_armature", "dof_armature", [0, 1])]:  # fmt: skip
+
         def make(x, field=field):
             m = mujoco.MjModel.from_xml_path(path)
             getattr(m, field)[:] = x

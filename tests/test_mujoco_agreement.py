@@ -236,3 +236,43 @@ def test_disabled_constraints_are_honored():
     assert np.abs(ours - ref).max() < 1e-4
     assert ours[-1, 2] < -0.5  # through the floor
     assert np.abs(ours[:, 7]).max() > np.radians(60)  # swings far past the 10° limit
+
+
+_EQUALITY_BODIES = """
+  <site name="anchor" pos="0.45 0.15 1.05"/>
+  <body name="a" pos="0.3 0.1 1"><freejoint/><geom type="box" size="0.1 0.05 0.02" mass="1"/>
+    <site name="s" pos="0.1 0 0"/>
+    <body name="c" pos="0.2 0 0"><joint name="h1" type="hinge" axis="0 1 0"/>
+      <geom type="capsule" fromto="0 0 0 0.2 0 0" size="0.02" mass="0.3"/></body></body>
+  <body name="b" pos="-0.4 0 1"><freejoint/><geom type="sphere" size="0.05" mass="0.5"/>
+    <body name="d" pos="0 0 -0.2">
+      <joint name="h2" type="hinge" axis="1 0 0"/><joint name="s2" type="slide" axis="0 0 1"/>
+      <geom type="capsule" fromto="0 0 0 0 0 -0.2" size="0.02" mass="0.2"/></body></body>"""
+_TENDON = '<tendon><fixed name="t"><joint joint="h1" coef="1"/><joint joint="h2" coef="-0.5"/></fixed></tendon>'
+_EQUALITIES = {
+    "weld_to_world": '<weld body1="c" relpose="0.1 0 0.9 1 0 0 0"/>',
+    "weld_world_first": '<weld body1="world" body2="b" torquescale="0.3"/>',
+    "weld_two_bodies": '<weld body1="c" body2="d" torquescale="2" solref="0.01 1"/>',
+    "connect_to_world": '<connect body1="a" anchor="0.1 0 0"/>',
+    "connect_site_to_world_site": '<connect site1="s" site2="anchor"/>',
+    "connect_two_bodies": '<connect body1="c" body2="d" anchor="0.2 0 0" solimp="0.8 0.95 0.01 0.5 2"/>',
+    "joint_coupling": '<joint joint1="h1" joint2="h2" polycoef="0.1 -0.7 0.2 0 0"/>'
+    '<joint joint1="s2" polycoef="0.05 0 0 0 0"/>',
+    "tendon": '<tendon tendon1="t" polycoef="0.2 0 0 0 0"/>',
+}
+
+
+@pytest.mark.parametrize("name", list(_EQUALITIES))
+def test_equality_constraints_follow_mujoco(name):
+    """Connect, weld (to the world, from the world, between bodies and sites), joint and tendon equalities: bodies
+    start away from where the constraint holds, are pulled there and hang under gravity for 1 s."""
+    mj = mujoco.MjModel.from_xml_string(
+        f'<mujoco><option timestep="0.002"/><worldbody>{_EQUALITY_BODIES}</worldbody>{_TENDON}'
+        f"<equality>{_EQUALITIES[name]}</equality></mujoco>"
+    )
+    rng = np.random.default_rng(3)
+    qvel0 = rng.normal(0, 0.5, mj.nv)
+    ref, ours = _both(mj, 500, qvel0=qvel0)
+    moved = np.abs(ref[-1] - ref[0]).max()
+    assert moved > 0.05, moved  # the constraint does work: the start is violated or the bodies swing
+    assert np.abs(ours - ref).max() < 1e-3, np.abs(ours - ref).max(axis=0)

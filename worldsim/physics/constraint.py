@@ -348,7 +348,7 @@ def point_bias_acc(w: int, b: int, p: wp.vec3, cacc: wp.array2d(dtype=wp.spatial
     a = cacc[w, b]
     v = cvel[w, b]
     ang_a = wp.vec3(a[0], a[1], a[2])
-    lin_a = wp.vec3(a[3], a[4], a[5]) - gravity  # RNEA's cacc carries -gravity from the world body
+    lin_a = wp.vec3(a[3], a[4], a[5]) + gravity  # RNEA's cacc carries -gravity from the world body
     ang_v = wp.vec3(v[0], v[1], v[2])
     vp = wp.vec3(v[3], v[4], v[5]) + wp.cross(ang_v, p)
     if b == 0:

@@ -8,6 +8,11 @@
 * Activations advance with :func:`.actuation.next_activation` at the step's (combined) rate.
 
 ``⊕`` integrates free and ball joint quaternions on the manifold (exp map of the body-frame angular velocity).
+
+Translations (slide joints, free-joint positions) are summed with compensation (Kahan's TwoSum): ``qpos_err``
+carries, per coordinate, the part of the increments that float32 ``qpos`` could not hold, so a body 10 km from the
+origin (where float32 resolves 1 mm) moves as it moves at the origin; ``qpos`` itself is the float32 nearest the
+compensated position.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import warp as wp
 
 from .actuation import next_activation
 from .dynamics import cholesky_inplace, cholesky_solve_diff, cholesky_solve_inplace
-from .spatial import JNT_BALL, JNT_FREE
+from .spatial import JNT_BALL, JNT_FREE, JNT_SLIDE
 
 RK4_A = ((0.5,), (0.0, 0.5), (0.0, 0.0, 1.0))
 RK4_B = (1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0)
@@ -44,9 +49,24 @@ def quat_integrate(q: wp.quat, omega_local: wp.vec3, h: float):
 
 
 @wp.func
+def compensated_add(w: int, i: int, inc: float, qpos_in: wp.array2d(dtype=wp.float32),
+                    qerr_in: wp.array2d(dtype=wp.float32), qpos_out: wp.array2d(dtype=wp.float32),
+                    qerr_out: wp.array2d(dtype=wp.float32)):  # fmt: skip
+    """qpos_out[w, i] + qerr_out[w, i] = qpos_in[w, i] + (inc + qerr_in[w, i]) exactly (TwoSum); the derivative is
+    that of qpos_in + inc (the remainder carries no gradient)."""
+    a = qpos_in[w, i]
+    b = inc + qerr_in[w, i]
+    s = a + b
+    bb = s - a
+    qerr_out[w, i] = (a - (s - bb)) + (b - bb)
+    qpos_out[w, i] = s
+
+
+@wp.func
 def integrate_positions(
     w: int,
     qpos_in: wp.array2d(dtype=wp.float32),
+    qerr_in: wp.array2d(dtype=wp.float32),
     vel: wp.array2d(dtype=wp.float32),
     h: float,
     njnt: int,
@@ -54,6 +74,7 @@ def integrate_positions(
     jnt_qposadr: wp.array(dtype=wp.int32),
     jnt_dofadr: wp.array(dtype=wp.int32),
     qpos_out: wp.array2d(dtype=wp.float32),
+    qerr_out: wp.array2d(dtype=wp.float32),
 ):
     """qpos_out = qpos_in ⊕ h·vel for world ``w`` (each element of qpos_in is read before it is written)."""
     for j in range(njnt):
@@ -64,12 +85,8 @@ def integrate_positions(
             qr = qa
             dr = d
             if t == JNT_FREE:
-                px = qpos_in[w, qa] + h * vel[w, d]
-                py = qpos_in[w, qa + 1] + h * vel[w, d + 1]
-                pz = qpos_in[w, qa + 2] + h * vel[w, d + 2]
-                qpos_out[w, qa] = px
-                qpos_out[w, qa + 1] = py
-                qpos_out[w, qa + 2] = pz
+                for i in range(3):
+                    compensated_add(w, qa + i, h * vel[w, d + i], qpos_in, qerr_in, qpos_out, qerr_out)
                 qr = qa + 3
                 dr = d + 3
             q0 = wp.quat(qpos_in[w, qr + 1], qpos_in[w, qr + 2], qpos_in[w, qr + 3], qpos_in[w, qr])
@@ -78,6 +95,8 @@ def integrate_positions(
             qpos_out[w, qr + 1] = q[0]
             qpos_out[w, qr + 2] = q[1]
             qpos_out[w, qr + 3] = q[2]
+        elif t == JNT_SLIDE:
+            compensated_add(w, qa, h * vel[w, d], qpos_in, qerr_in, qpos_out, qerr_out)
         else:
             qpos_out[w, qa] = qpos_in[w, qa] + h * vel[w, d]
 
@@ -138,6 +157,7 @@ def eval_euler_damping_correction(
 @wp.kernel
 def integrate_euler(
     qpos_in: wp.array2d(dtype=wp.float32),
+    qerr_in: wp.array2d(dtype=wp.float32),
     qvel_in: wp.array2d(dtype=wp.float32),
     qacc_euler: wp.array2d(dtype=wp.float32),
     h: float,
@@ -147,18 +167,21 @@ def integrate_euler(
     jnt_qposadr: wp.array(dtype=wp.int32),
     jnt_dofadr: wp.array(dtype=wp.int32),
     qpos_out: wp.array2d(dtype=wp.float32),
+    qerr_out: wp.array2d(dtype=wp.float32),
     qvel_out: wp.array2d(dtype=wp.float32),
 ):
     """One semi-implicit Euler step for world ``w``. ``*_out`` may alias ``*_in``."""
     w = wp.tid()
     for d in range(nv):
         qvel_out[w, d] = qvel_in[w, d] + h * qacc_euler[w, d]
-    integrate_positions(w, qpos_in, qvel_out, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out)
+    integrate_positions(w, qpos_in, qerr_in, qvel_out, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out,
+                        qerr_out)  # fmt: skip
 
 
 @wp.kernel
 def integrate_rk(
     qpos_in: wp.array2d(dtype=wp.float32),
+    qerr_in: wp.array2d(dtype=wp.float32),
     qvel_in: wp.array2d(dtype=wp.float32),
     v0: wp.array2d(dtype=wp.float32),
     v1: wp.array2d(dtype=wp.float32),
@@ -177,6 +200,7 @@ def integrate_rk(
     jnt_dofadr: wp.array(dtype=wp.int32),
     rk_vel: wp.array2d(dtype=wp.float32),
     qpos_out: wp.array2d(dtype=wp.float32),
+    qerr_out: wp.array2d(dtype=wp.float32),
     qvel_out: wp.array2d(dtype=wp.float32),
 ):
     """(q₀ ⊕ h Σₖ wₖ vₖ, q̇₀ + h Σₖ wₖ aₖ) for world ``w``: one RK4 stage or the final combination.
@@ -189,7 +213,7 @@ def integrate_rk(
         rk_vel[w, d] = k[0] * v0[w, d] + k[1] * v1[w, d] + k[2] * v2[w, d] + k[3] * v3[w, d]
         acc = k[0] * a0[w, d] + k[1] * a1[w, d] + k[2] * a2[w, d] + k[3] * a3[w, d]
         qvel_out[w, d] = qvel_in[w, d] + h * acc
-    integrate_positions(w, qpos_in, rk_vel, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out)
+    integrate_positions(w, qpos_in, qerr_in, rk_vel, h, njnt, jnt_type, jnt_qposadr, jnt_dofadr, qpos_out, qerr_out)
 
 
 @wp.kernel

@@ -102,11 +102,11 @@ class _Buffers:
     def __init__(self, model: Model, requires_grad: bool):
         self.inp = State(model, requires_grad)
         self.out = State(model, requires_grad)
-        sizes = {"qpos": model.nq, "qvel": model.nv, "act": model.na, "ctrl": model.nu}
+        sizes = {"qpos": model.nq, "qvel": model.nv, "act": model.na, "ctrl": model.nu, "qpos_err": model.nq}
         for side, state in (("in", self.inp), ("out", self.out)):
             for name, arr in state.arrays().items():
                 setattr(self, f"{name}_{side}", wp.to_torch(arr)[:, : sizes[name]])
-                if requires_grad:
+                if requires_grad and arr.grad is not None:
                     setattr(self, f"g{name}_{side}", wp.to_torch(arr.grad)[:, : sizes[name]])
 
 
@@ -131,6 +131,8 @@ class _Rollout(torch.autograd.Function):
         buf.qpos_in.copy_(qpos0)
         buf.qvel_in.copy_(qvel0)
         buf.act_in.copy_(act0)
+        buf.qpos_err_in.zero_()
+        qerr = torch.empty(horizon, n, model.nq, device=model.device)
         wp.to_torch(ws.qacc_warmstart).zero_()
         step = ParallelStep(model, ws, wparams, buf.inp, buf.inp)
         for t in range(horizon):
@@ -139,8 +141,10 @@ class _Rollout(torch.autograd.Function):
             qpos[t] = buf.qpos_in
             qvel[t] = buf.qvel_in
             act[t] = buf.act_in
+            qerr[t] = buf.qpos_err_in
         ctx.model = model
         ctx.grad_clip, ctx.grad_window = grad_options
+        ctx.qerr = qerr  # the compensation remainders, to replay each step exactly (not differentiated)
         ctx.save_for_backward(qpos0, qvel0, act0, ctrl, qpos, qvel, act, *params)
         return qpos, qvel, act
 
@@ -160,8 +164,8 @@ class _Rollout(torch.autograd.Function):
         grad_ctrl = torch.zeros_like(ctrl)
         adj = [torch.zeros_like(qpos0), torch.zeros_like(qvel0), torch.zeros_like(act0)]
         incoming = (grad_qpos, grad_qvel, grad_act)
-        trajectory = (qpos, qvel, act)
-        initial = (qpos0, qvel0, act0)
+        trajectory = (qpos, qvel, act, ctx.qerr)
+        initial = (qpos0, qvel0, act0, torch.zeros_like(qpos0))
         for t in range(horizon - 1, -1, -1):
             if ctx.grad_window is not None and (horizon - 1 - t) % ctx.grad_window == 0:
                 adj = [torch.zeros_like(a) for a in adj]  # truncation: a new window starts
@@ -172,7 +176,8 @@ class _Rollout(torch.autograd.Function):
             for _ in range(model.substeps - 1):
                 _load(buf, starts[-1])
                 step(h)
-                starts.append((buf.qpos_out.clone(), buf.qvel_out.clone(), buf.act_out.clone()))
+                starts.append((buf.qpos_out.clone(), buf.qvel_out.clone(), buf.act_out.clone(),
+                               buf.qpos_err_out.clone()))  # fmt: skip
             for start in reversed(starts):
                 _load(buf, start)
                 for g in (buf.gqpos_in, buf.gqvel_in, buf.gact_in, buf.gctrl_in):
@@ -195,3 +200,4 @@ def _load(buf: _Buffers, state: tuple) -> None:
     buf.qpos_in.copy_(state[0])
     buf.qvel_in.copy_(state[1])
     buf.act_in.copy_(state[2])
+    buf.qpos_err_in.copy_(state[3])

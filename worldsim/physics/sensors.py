@@ -15,14 +15,22 @@ Stages (each a launch, only those the model's sensors need):
 1. :func:`eval_subtree_com`: subtree masses and centres of mass (MuJoCo's ``subtree_com``).
 2. :func:`eval_energy`: potential and kinetic energy (MuJoCo's mj_energyPos / mj_energyVel).
 3. :func:`eval_subtree_vel`: subtree linear velocity and angular momentum (MuJoCo's mj_subtreeVel).
-4. :func:`eval_rne_post`: body accelerations with the constrained ``qacc``, external (contact, connect, weld) and
-   internal body forces (MuJoCo's mj_rnePostConstraint).
+4. :func:`eval_rne_post`: body accelerations with the constrained ``qacc``, external forces (contacts, connect and
+   weld constraints, spatial tendons) and internal body forces (MuJoCo's mj_rnePostConstraint).
 5. :func:`eval_sensor_frames`: pose of each sensor's object and reference frame (bodies, geoms, sites, cameras in
    every camera mode).
 6. :func:`eval_sensor_values`: every sensor but the rangefinders, then MuJoCo's cutoff.
 7. :func:`eval_rangefinders`: one thread per ray (a site rangefinder casts one, a camera rangefinder one per pixel)
    against every geom type (MuJoCo's mj_ray: planes, spheres, capsules, ellipsoids, cylinders, boxes, height fields
    and meshes, whose triangles are tested one by one).
+
+Behaviour of the installed MuJoCo 4 where it differs from the 3.12 source: accelerometers and frame accelerations
+of static bodies report the proper acceleration (-gravity) instead of zero; ``cfrc_ext`` (hence force and torque
+sensors) includes the forces of spatial tendons (spring, damper, actuators, limit, friction loss, tendon equality)
+and a weld's rotational force as the torque 0.5·torquescale·R(q₂)(e_w λ + e_v × λ); without the energy flag,
+``energy[0]`` holds the potential energy when an e_potential sensor asked for it, and ``energy[1]`` the kinetic
+energy only when both an e_kinetic and an e_potential sensor did (MuJoCo 4 evaluates both at the position stage
+and clears ``energy`` there unless the potential energy was computed).
 
 Translation invariance: positions are relative to tree origins (see :mod:`.kinematics`). Spatial vectors here
 (``sensor_cacc``, ``cfrc_ext``, ``cfrc_int``) are, like ``cvel``, about the origin of the body's tree, where MuJoCo
@@ -60,16 +68,12 @@ SENSOR_DATA_SPECS: dict[str, tuple] = {
     "sensordata": (F, ("nsensordata",), False, "sensor values in MuJoCo's layout"),
     "energy": (F, (2,), False, "potential and kinetic energy [J] (with <flag energy='enable'/>)"),
     "subtree_mass": (F, ("nbody",), False, "mass of each body's subtree [kg]"),
-    "subtree_com": (V3, ("nbody",), False, "subtree centre of mass, relative to the body's tree origin [m] "
-                    "(body 0: the whole model, in world coordinates)"),  # fmt: skip
+    "subtree_com": (V3, ("nbody",), False, "subtree centre of mass, relative to the tree origin (body 0: world) [m]"),
     "subtree_linvel": (V3, ("nbody",), False, "velocity of the subtree centre of mass [m/s]"),
     "subtree_angmom": (V3, ("nbody",), False, "subtree angular momentum about its centre of mass [kg m²/s]"),
-    "sensor_cacc": (SV, ("nbody",), False, "body acceleration with the constrained qacc, gravity as a base "
-                    "acceleration (angular, linear at the tree origin)"),  # fmt: skip
-    "cfrc_ext": (SV, ("nbody",), False, "external force on each body from contacts, connect and weld constraints "
-                 "(torque about the tree origin, force)"),  # fmt: skip
-    "cfrc_int": (SV, ("nbody",), False, "force the parent exerts on each body (torque about the tree origin, force; "
-                 "body 0: MuJoCo's sum over the trees, torques about each tree's centre of mass)"),  # fmt: skip
+    "sensor_cacc": (SV, ("nbody",), False, "body acceleration with the constrained qacc, -gravity at the world"),
+    "cfrc_ext": (SV, ("nbody",), False, "contact, connect, weld and spatial tendon forces on each body"),
+    "cfrc_int": (SV, ("nbody",), False, "force each body receives from its parent (body 0: see eval_rne_post)"),
     "sensor_obj_pos": (V3, ("nsensor",), False, "position of each sensor's object, relative to its tree origin [m]"),
     "sensor_obj_mat": (M33, ("nsensor",), False, "orientation of each sensor's object"),
     "sensor_obj_quat": (Q, ("nsensor",), False, "orientation of each sensor's object (MuJoCo's quaternion)"),
@@ -268,13 +272,11 @@ def _ray_table(mjm: mujoco.MjModel) -> dict[str, np.ndarray]:
             "rf_camera": np.array(camera), "rf_dir": cat(dirs), "rf_ofs": cat(ofs)}  # fmt: skip
 
 
-def _mat2quat_xyzw(mats: np.ndarray) -> np.ndarray:
-    out = np.zeros((len(mats), 4))
-    for i, m in enumerate(mats):
-        q = np.zeros(4)
-        mujoco.mju_mat2Quat(q, np.asarray(m, dtype=np.float64).reshape(9))
-        out[i] = [q[1], q[2], q[3], q[0]]
-    return out
+def _spatial_tendons(mjm: mujoco.MjModel) -> np.ndarray:
+    """Ids of the spatial tendons (a path of sites and pulleys, not of joints)."""
+    joint = int(mujoco.mjtWrap.mjWRAP_JOINT)
+    return np.array([t for t in range(mjm.ntendon) if mjm.tendon_num[t] and mjm.wrap_type[mjm.tendon_adr[t]] != joint],
+                    dtype=np.int32)  # fmt: skip
 
 
 def sensor_constants(mjm: mujoco.MjModel) -> dict[str, np.ndarray]:
@@ -297,8 +299,7 @@ def sensor_constants(mjm: mujoco.MjModel) -> dict[str, np.ndarray]:
     c["mesh_face"] = mjm.mesh_face.reshape(-1)
     c["mesh_faceadr"] = mjm.mesh_faceadr
     c["mesh_facenum"] = mjm.mesh_facenum
-    c["ten_spatial"] = np.array([t for t in range(mjm.ntendon) if mjm.tendon_num[t]
-                                 and int(mjm.wrap_type[mjm.tendon_adr[t]]) != int(mujoco.mjtWrap.mjWRAP_JOINT)])
+    c["ten_spatial"] = _spatial_tendons(mjm)
     c["sensor_objbody"] = np.array([_object_body(mjm, int(mjm.sensor_objtype[s]), int(mjm.sensor_objid[s]))
                                     for s in range(mjm.nsensor)])  # fmt: skip
     c["sensor_refbody"] = np.array([_object_body(mjm, int(mjm.sensor_reftype[s]), int(mjm.sensor_refid[s]))
@@ -798,6 +799,18 @@ def eval_subtree_com(
             subtree_com[w, b] = subtree_com[w, b] / subtree_mass[w, b]
 
 
+@wp.func
+def kinetic_energy(w: int, nv: int, qvel: wp.array2d(dtype=wp.float32), qM: wp.array3d(dtype=wp.float32)):
+    """½ qvelᵀ M qvel (MuJoCo's mj_energyVel)."""
+    kin = float(0.0)
+    for i in range(nv):
+        mv = float(0.0)
+        for j in range(nv):
+            mv += qM[w, i, j] * qvel[w, j]
+        kin += 0.5 * qvel[w, i] * mv
+    return kin
+
+
 @wp.kernel(enable_backward=False)
 def eval_energy(
     nbody: int,
@@ -823,7 +836,8 @@ def eval_energy(
     energy: wp.array2d(dtype=wp.float32),
 ):
     """Potential energy (gravity, joint and tendon springs; MuJoCo's mj_energyPos) and kinetic energy
-    ½ qvelᵀ M qvel (mj_energyVel); each 0 unless asked for (the energy flag or an energy sensor)."""
+    ½ qvelᵀ M qvel (mj_energyVel), as MuJoCo 4 leaves them in ``energy``: the potential with the energy flag or an
+    e_potential sensor, the kinetic with the energy flag or both energy sensors; 0 otherwise."""
     w = wp.tid()
     pot = float(0.0)
     if energy_pos != 0:
@@ -859,11 +873,7 @@ def eval_energy(
             pot += 0.5 * tendon_stiffness[t] * x * x
     kin = float(0.0)
     if energy_vel != 0:
-        for i in range(nv):
-            mv = float(0.0)
-            for j in range(nv):
-                mv += qM[w, i, j] * qvel[w, j]
-            kin += 0.5 * qvel[w, i] * mv
+        kin = kinetic_energy(w, nv, qvel, qM)
     energy[w, 0] = pot
     energy[w, 1] = kin
 
@@ -1151,7 +1161,9 @@ def eval_rne_post(
 ):
     """MuJoCo's mj_rnePostConstraint: accelerations with the constrained qacc, the forces of contacts, connect and
     weld constraints and spatial tendons on each body (``cfrc_ext``), and the force each body receives from its
-    parent (``cfrc_int``)."""
+    parent (``cfrc_int``). Like MuJoCo, the world's ``cfrc_int`` adds up its children's with each torque about its
+    own tree's centre of mass, and is read as if about the model's centre of mass (a force/torque sensor on a
+    world site)."""
     w = wp.tid()
     for b in range(nbody):
         cfrc_ext[w, b] = wp.spatial_vector()
@@ -1164,8 +1176,9 @@ def eval_rne_post(
     for i in range(nspatial):
         t = ten_spatial[i]
         tf = tendon_force(w, t, nu, tendon_stiffness, tendon_damping, tendon_lengthspring, tendon_length0,
-                         actuator_trntype, actuator_trnid, eq_type, eq_obj1id, eq_obj2id, eq_data, actuator_gear,
-                         ten_length, ten_velocity, actuator_force, nefc, efc_type, efc_id, efc_sub, efc_force)  # fmt: skip
+                          actuator_trntype, actuator_trnid, eq_type, eq_obj1id, eq_obj2id, eq_data, actuator_gear,
+                          ten_length, ten_velocity, actuator_force, nefc, efc_type, efc_id, efc_sub,
+                          efc_force)  # fmt: skip
         for k in range(tendon_adr[t], tendon_adr[t] + tendon_num[t] - 1):
             if wrap_type[k] == WRAP_SITE and wrap_type[k + 1] == WRAP_SITE:
                 s0 = wrap_objid[k]
@@ -1419,6 +1432,7 @@ def limit_row(w: int, typ: int, obj: int, nefc: wp.array2d(dtype=wp.int32), efc_
 @wp.kernel(enable_backward=False)
 def eval_sensor_values(
     nu: int,
+    nv: int,
     elliptic: int,
     magnetic: wp.vec3,
     sensor_type: wp.array(dtype=wp.int32),
@@ -1475,6 +1489,7 @@ def eval_sensor_values(
     sensor_cacc: wp.array2d(dtype=wp.spatial_vector),
     cfrc_int: wp.array2d(dtype=wp.spatial_vector),
     energy: wp.array2d(dtype=wp.float32),
+    qM: wp.array3d(dtype=wp.float32),
     sensor_obj_pos: wp.array2d(dtype=wp.vec3),
     sensor_obj_mat: wp.array2d(dtype=wp.mat33),
     sensor_obj_quat: wp.array2d(dtype=wp.quat),
@@ -1637,8 +1652,8 @@ def eval_sensor_values(
         write3(sensordata, w, adr, subtree_angmom[w, obj])
     elif typ == S_E_POTENTIAL:
         sensordata[w, adr] = energy[w, 0]
-    elif typ == S_E_KINETIC:
-        sensordata[w, adr] = energy[w, 1]
+    elif typ == S_E_KINETIC:  # computed here: MuJoCo 4 keeps energy[1] for the energy flag only
+        sensordata[w, adr] = kinetic_energy(w, nv, qvel, qM)
     elif typ == S_CLOCK:
         sensordata[w, adr] = wp.float32(time[w])
     cutoff = sensor_cutoff[s]
@@ -1764,12 +1779,12 @@ def launch_sensors(model, ns, n: int, rec) -> None:
     types = {int(t) for t in mjm.sensor_type} if sensors_on else set()
     energy_flag = model.opt.is_enabled("energy")
     energy_pos = int(energy_flag or int(_S.mjSENS_E_POTENTIAL) in types)
-    energy_vel = int(energy_flag or int(_S.mjSENS_E_KINETIC) in types)
+    # MuJoCo 4 computes e_kinetic at the position stage, and clears energy there unless potential energy was asked
+    energy_vel = int(energy_flag or (int(_S.mjSENS_E_KINETIC) in types and int(_S.mjSENS_E_POTENTIAL) in types))
     if not sensors_on and not (energy_pos or energy_vel):
         return
-    nspatial = sum(int(mjm.wrap_type[mjm.tendon_adr[t]]) != int(mujoco.mjtWrap.mjWRAP_JOINT)
-                   for t in range(mjm.ntendon) if mjm.tendon_num[t])
-    extra = {"nsensor": model.nsensor, "nspatial": nspatial, "energy_pos": energy_pos, "energy_vel": energy_vel}
+    extra = {"nsensor": model.nsensor, "nspatial": len(_spatial_tendons(mjm)), "energy_pos": energy_pos,
+             "energy_vel": energy_vel}  # fmt: skip
     if "time" not in ns:  # outside the Simulator there is no clock: the clock sensor reads 0
         extra["time"] = wp.zeros(n, dtype=wp.float64, device=model.wp_device)
     ns = ns.with_layer({k: v for k, v in extra.items() if k not in ns})

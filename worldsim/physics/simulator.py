@@ -18,9 +18,11 @@ class Simulator:
     tensors that share memory with the simulator's Warp state (no copies on CPU or CUDA): they always show the
     current state, and writing to them changes it. ``sensordata`` [N, nsensordata] (MuJoCo's layout) and
     ``energy`` [N, 2] (potential, kinetic; with ``<flag energy="enable"/>``) hold, as after ``mujoco.mj_step``, the
-    values of the state the last step started from. Parameters are read from ``model.get_params()`` at every step,
-    so ``model.set_params`` takes effect at once. On CPU the worlds are split over ``num_threads`` threads
-    (default: ``WORLDSIM_NUM_THREADS`` or every core, at most one per 16 worlds).
+    values of the state the last step started from. Translations are integrated with compensated sums (see
+    :mod:`worldsim.physics.integrator`); a position written into ``qpos`` directly keeps the previous position's
+    sub-float32 remainder until the next :meth:`reset` of that world (at most half a float32 ulp). Parameters are
+    read from ``model.get_params()`` at every step, so ``model.set_params`` takes effect at once. On CPU the worlds
+    are split over ``num_threads`` threads (default: ``WORLDSIM_NUM_THREADS`` or every core, at most one per 16 worlds).
 
     Example::
 
@@ -38,6 +40,7 @@ class Simulator:
         self.qvel = wp.to_torch(self._state.qvel)[:, : model.nv]
         self.act = wp.to_torch(self._state.act)[:, : model.na]
         self.ctrl = wp.to_torch(self._state.ctrl)[:, : model.nu]
+        self._qpos_err = wp.to_torch(self._state.qpos_err)[:, : model.nq]
         self._ws = StepWorkspace(model)
         self._warmstart = wp.to_torch(self._ws.qacc_warmstart)
         # the parameter tensors are persistent (set_params copies into them), so their views are made once
@@ -77,6 +80,7 @@ class Simulator:
         qvel = v0[:k] if qvel is None else qvel
         act = torch.zeros(k, m.na) if act is None else act
         self.qpos[idx] = self._per_world("qpos", qpos, k, m.nq)
+        self._qpos_err[idx] = 0.0
         self.qvel[idx] = self._per_world("qvel", qvel, k, m.nv)
         self.act[idx] = self._per_world("act", act, k, m.na)
         self.ctrl[idx] = 0.0

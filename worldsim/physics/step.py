@@ -49,22 +49,28 @@ def params_to_warp(params: dict) -> dict[str, wp.array]:
 
 
 class State:
-    """Warp arrays of one state (qpos, qvel, act) and the controls: padded to at least one column."""
+    """Warp arrays of one state (qpos, qvel, act), the controls, and ``qpos_err``: per translation coordinate, the
+    remainder of the compensated position sum (see :mod:`.integrator`; not differentiated). Padded to at least one
+    column."""
+
+    FIELDS = ("qpos", "qvel", "act", "ctrl", "qpos_err")
 
     def __init__(self, model: Model, requires_grad: bool = False):
         n, dev, rg = model.num_worlds, model.wp_device, requires_grad
 
-        def z(size):
-            return wp.zeros((n, max(size, 1)), dtype=wp.float32, device=dev, requires_grad=rg)
+        def z(size, grad=rg):
+            return wp.zeros((n, max(size, 1)), dtype=wp.float32, device=dev, requires_grad=grad)
 
         self.qpos, self.qvel, self.act, self.ctrl = z(model.nq), z(model.nv), z(model.na), z(model.nu)
+        self.qpos_err = z(model.nq, grad=False)
 
     def arrays(self) -> dict[str, wp.array]:
-        return {"qpos": self.qpos, "qvel": self.qvel, "act": self.act, "ctrl": self.ctrl}
+        return {name: getattr(self, name) for name in self.FIELDS}
 
     def view(self, start: int, end: int) -> State:
         out = object.__new__(State)
-        out.qpos, out.qvel, out.act, out.ctrl = (a[start:end] for a in (self.qpos, self.qvel, self.act, self.ctrl))
+        for name in self.FIELDS:
+            setattr(out, name, getattr(self, name)[start:end])
         return out
 
 
@@ -86,7 +92,8 @@ class StepWorkspace:
             ws.zero_grad()
         for s in self.rk_states:
             for a in s.arrays().values():
-                a.grad.zero_()
+                if a.grad is not None:
+                    a.grad.zero_()
         for a in self.rk_vel:
             if a.grad is not None:
                 a.grad.zero_()
@@ -228,8 +235,8 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
         if euler_damping:
             launch(integrator.eval_euler_damping_solve, n, ns, dev, rec)
             launch(integrator.eval_euler_damping_correction, n, ns, dev, rec)
-        out = {"qpos_in": state_in.qpos, "qvel_in": state_in.qvel, "qpos_out": state_out.qpos,
-               "qvel_out": state_out.qvel}  # fmt: skip
+        out = {"qpos_in": state_in.qpos, "qerr_in": state_in.qpos_err, "qvel_in": state_in.qvel,
+               "qpos_out": state_out.qpos, "qerr_out": state_out.qpos_err, "qvel_out": state_out.qvel}  # fmt: skip
         if not euler_damping:
             out["qacc_euler"] = ws.qacc
         ns_int = base.with_layer({k: v for k, v in ws.arrays.items() if k not in out}).with_layer(out)
@@ -262,10 +269,10 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
             act_rates = [s.act_dot for s in sws.stages]
             weights = integrator.RK4_B
             target = state_out
-        rk = {"qpos_in": state_in.qpos, "qvel_in": state_in.qvel, "v0": vels[0], "v1": vels[1], "v2": vels[2],
-              "v3": vels[3], "a0": accs[0], "a1": accs[1], "a2": accs[2], "a3": accs[3],
-              "rk_weights": wp.vec4(*weights), "rk_vel": sws.rk_vel[i], "qpos_out": target.qpos,
-              "qvel_out": target.qvel}  # fmt: skip
+        rk = {"qpos_in": state_in.qpos, "qerr_in": state_in.qpos_err, "qvel_in": state_in.qvel, "v0": vels[0],
+              "v1": vels[1], "v2": vels[2], "v3": vels[3], "a0": accs[0], "a1": accs[1], "a2": accs[2],
+              "a3": accs[3], "rk_weights": wp.vec4(*weights), "rk_vel": sws.rk_vel[i], "qpos_out": target.qpos,
+              "qerr_out": target.qpos_err, "qvel_out": target.qvel}  # fmt: skip
         launch(integrator.integrate_rk, n, base.with_layer(rk), dev, rec)
         if model.na:
             launch_act(model, base, n, state_in.act, act_rates, weights, target.act, rec, final=int(i == 3))
