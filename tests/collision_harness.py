@@ -95,8 +95,11 @@ def run_collider(kernel, mjm: mujoco.MjModel, mjd: mujoco.MjData, maxcon: int, e
     dist = values["contact_dist"].numpy()[0]
     pos = values["contact_pos"].numpy()[0]
     frame = values["contact_frame"].numpy()[0]
-    origin1 = root_origin[0, geom_root[g1]] - shift
-    return [dict(dist=float(dist[i]), pos=pos[i] + origin1, frame=frame[i], geom=(g1, g2))
+    # contact positions are relative to the tree origin of collision.common.contact_root: geom2's, or geom1's when
+    # geom2 belongs to the world
+    root = geom_root[g2] if geom_root[g2] != 0 else geom_root[g1]
+    origin = root_origin[0, root] - shift
+    return [dict(dist=float(dist[i]), pos=pos[i] + origin, frame=frame[i], geom=(g1, g2))
             for i in range(maxcon) if dist[i] < 1e29]  # fmt: skip
 
 

@@ -283,11 +283,18 @@ def test_hfield_matches_mujoco(field, geom):
 
 @pytest.mark.parametrize("geom", ["box", "cube", "sphere", "capsule", "cylinder", "ellipsoid"])
 def test_shapes_rest_on_height_fields_where_mujocos_rest(geom):
-    """Dropped onto a flat height field: resting height within 0.5 mm of MuJoCo's. On a bumpy field (9x9 random
-    elevations) the bumps send the two on different paths; the shape stays on the field or rolls off it as in
-    MuJoCo, and never sinks lower than MuJoCo's does (+5 mm): nothing falls through the field."""
+    """Dropped onto a flat height field: resting height within 0.5 mm of MuJoCo's (the ellipsoid still rocks after
+    2 s, in MuJoCo as in ours: the lowest and highest heights of its last second within 0.5 mm of MuJoCo's; measured
+    0.08 and 0.16 mm). On a bumpy field (9x9 random elevations) the bumps send the two on different paths; the shape
+    stays on the field or rolls off it as in MuJoCo, and never sinks lower than MuJoCo's does (+5 mm): nothing falls
+    through the field."""
     flat = drop(GEOMS[geom], '<geom type="hfield" hfield="h"/>', MESHES + HFIELD_FLAT)
-    assert abs(flat[1][-1, 2] - flat[0][-1, 2]) < 5e-4, (flat[1][-1, 2], flat[0][-1, 2])
+    ref_z, our_z = flat[0][500:, 2], flat[1][500:, 2]
+    if geom == "ellipsoid":
+        assert ref_z.max() - ref_z.min() > 0.02  # rocking: the same envelope, not the same phase
+        assert abs(our_z.min() - ref_z.min()) < 5e-4 and abs(our_z.max() - ref_z.max()) < 5e-4, (our_z, ref_z)
+    else:
+        assert abs(our_z[-1] - ref_z[-1]) < 5e-4, (our_z[-1], ref_z[-1])
     ref, ours = drop(GEOMS[geom], '<geom type="hfield" hfield="h"/>', MESHES + HFIELD_BUMPY,
                      pose='pos="0.03 0.02 0.35"', steps=1500)  # fmt: skip
     assert (ours[-1, 2] > 0) == (ref[-1, 2] > 0)  # on the field, or rolled off it, in both

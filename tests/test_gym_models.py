@@ -62,9 +62,11 @@ def test_random_full_range_actions_match_mujoco_statistics(name):
     warming up), gymnasium's frame_skip and reset noise, no termination, in worldsim and in MuJoCo.
 
     The per-step forward-velocity reward (v5's state-dependent reward term; the control cost is the same for both
-    by construction) has the same distribution: std within 10% of MuJoCo's, mean within 0.1 std. No NaN, and the
-    root never rises above MuJoCo's envelope (its maximum over all episodes, + 5 cm). Before the constraint solver,
-    HalfCheetah launched its root to 338 m here."""
+    by construction) has the same distribution: std within 10% of MuJoCo's, mean within 0.1 std. No NaN; the root
+    height's 99th percentile within 2 cm + 10% of MuJoCo's spread (p99 - median), and its maximum within 1 m of
+    MuJoCo's. The maximum is heavy-tailed: MuJoCo's own, with qvel0 perturbed by 1e-6, ranges 1.35-2.04 m for Ant
+    and 0.28-0.41 m for HalfCheetah (ours: 1.41-1.57 and 0.32-0.51), while the 99th percentiles agree within 0.02.
+    Before the constraint solver, HalfCheetah launched its root to 338 m here."""
     mj = _mj(name)
     episodes, env_steps, skip = 16, 1000, LOCOMOTION[name]
     rng = np.random.default_rng(0)
@@ -103,4 +105,6 @@ def test_random_full_range_actions_match_mujoco_statistics(name):
     assert abs(r_ours.std() - r_ref.std()) < 0.1 * r_ref.std(), (r_ours.std(), r_ref.std())
     assert abs(r_ours.mean() - r_ref.mean()) < 0.1 * r_ref.std(), (r_ours.mean(), r_ref.mean())
     if zi is not None:
-        assert z_ours.max() < z_ref.max() + 0.05, (z_ours.max(), z_ref.max())
+        p50, p99 = np.percentile(z_ref, [50, 99])
+        assert abs(np.percentile(z_ours, 99) - p99) < 0.02 + 0.1 * (p99 - p50), (np.percentile(z_ours, 99), p99)
+        assert z_ours.max() < z_ref.max() + 1.0, (z_ours.max(), z_ref.max())

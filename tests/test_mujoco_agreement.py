@@ -250,7 +250,7 @@ _EQUALITY_BODIES = """
       <geom type="capsule" fromto="0 0 0 0 0 -0.2" size="0.02" mass="0.2"/></body></body>"""
 _TENDON = '<tendon><fixed name="t"><joint joint="h1" coef="1"/><joint joint="h2" coef="-0.5"/></fixed></tendon>'
 _EQUALITIES = {
-    "weld_to_world": '<weld body1="c" relpose="0.1 0 0.9 1 0 0 0"/>',
+    "weld_to_world": '<weld body1="c" anchor="0.1 0 0" torquescale="0.5"/>',
     "weld_world_first": '<weld body1="world" body2="b" torquescale="0.3"/>',
     "weld_two_bodies": '<weld body1="c" body2="d" torquescale="2" solref="0.01 1"/>',
     "connect_to_world": '<connect body1="a" anchor="0.1 0 0"/>',

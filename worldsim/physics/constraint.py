@@ -17,6 +17,7 @@ from __future__ import annotations
 import mujoco
 import warp as wp
 
+from .collision.common import contact_root, origin_shift
 from .kinematics import point_jacobian_column
 from .spatial import JNT_BALL, dof_moves, quat_from_mj, quat_to_rotvec
 from .types import vec5, vec_eqdata
@@ -410,6 +411,7 @@ def contact_row(
     pair_mix: wp.array(dtype=wp.float32),
     pair_includemargin: wp.array(dtype=wp.float32),
     geom_bodyid: wp.array(dtype=wp.int32),
+    geom_rootid: wp.array(dtype=wp.int32),
     body_lastdof: wp.array(dtype=wp.int32),
     body_invweight0: wp.array(dtype=wp.vec2),
     dof_isanc: wp.array2d(dtype=wp.int32),
@@ -435,15 +437,18 @@ def contact_row(
     condim = pair_condim[p]
     fr, solref, solimp = contact_params(w, p, pair_geom1, pair_geom2, pair_fricmode, pair_mix, geom_friction,
                                         geom_solref, geom_solimp, override, o_solref, o_solimp, o_friction)  # fmt: skip
-    b1 = geom_bodyid[pair_geom1[p]]
-    b2 = geom_bodyid[pair_geom2[p]]
+    g1 = pair_geom1[p]
+    g2 = pair_geom2[p]
+    b1 = geom_bodyid[g1]
+    b2 = geom_bodyid[g2]
     tran = body_invweight0[b1][0] + body_invweight0[b2][0]
     dist = contact_dist[w, slot]
     incl = pair_includemargin[p]
     imp = impedance(solimp, dist, incl)
     frame = contact_frame[w, slot]
-    p1 = contact_pos[w, slot]
-    p2 = p1 - (root_origin[w, b2] - root_origin[w, b1])
+    root = contact_root(g1, g2, geom_rootid)  # contact_pos is relative to its tree origin
+    p1 = contact_pos[w, slot] + origin_shift(w, root, geom_rootid[g1], root_origin)
+    p2 = contact_pos[w, slot] + origin_shift(w, root, geom_rootid[g2], root_origin)
     wt, wr = contact_row_direction(condim, elliptic, sub, fr)
     dir_t = wt[0] * frame[0] + wt[1] * frame[1] + wt[2] * frame[2]
     dir_r = wr[0] * frame[0] + wr[1] * frame[1] + wr[2] * frame[2]
@@ -816,6 +821,7 @@ def eval_constraint_rows(
     site_bodyid: wp.array(dtype=wp.int32),
     site_quat: wp.array(dtype=wp.quat),
     geom_bodyid: wp.array(dtype=wp.int32),
+    geom_rootid: wp.array(dtype=wp.int32),
     slot_pair: wp.array(dtype=wp.int32),
     pair_geom1: wp.array(dtype=wp.int32),
     pair_geom2: wp.array(dtype=wp.int32),
@@ -877,9 +883,9 @@ def eval_constraint_rows(
             pos, margin, imp, solref, solimp, kfac, rr = contact_row(
                 w, r, oid, sub, typ, nv, impratio, elliptic, override, o_solref, o_solimp, o_friction,
                 contact_slot, slot_pair, pair_geom1, pair_geom2, pair_condim, pair_fricmode, pair_mix,
-                pair_includemargin, geom_bodyid, body_lastdof, body_invweight0, dof_isanc, geom_friction, geom_solref,
-                geom_solimp, root_origin, cdof, contact_dist, contact_pos, contact_frame, efc_J, contact_mu,
-                contact_friction,
+                pair_includemargin, geom_bodyid, geom_rootid, body_lastdof, body_invweight0, dof_isanc, geom_friction,
+                geom_solref, geom_solimp, root_origin, cdof, contact_dist, contact_pos, contact_frame, efc_J,
+                contact_mu, contact_friction,
             )  # fmt: skip
         elif typ == CNSTR_FRICTION_DOF or typ == CNSTR_FRICTION_TENDON:
             floss, imp, solref, solimp, rr = friction_row(

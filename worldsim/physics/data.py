@@ -19,6 +19,7 @@ DATA_SPECS: dict[str, tuple] = {
     # kinematics
     "frame_delta": (V3, ("nframe",), True, "position increment of each joint of a body's chain"),
     "frame_sum": (V3, ("nframe",), True, "running sum of the increments from the body's base point"),
+    "frame_lo": (V3, ("nframe",), False, "root chains: what float32 frame_sum and qpos could not hold [m]"),
     "frame_pos": (V3, ("nframe",), True, "joint-chain frames: each body's frame before its joints, then after each"),
     "frame_quat": (Q, ("nframe",), True, "orientations of the joint-chain frames"),
     "frame_vel": (SV, ("nframe",), True, "spatial velocity after each joint of the chain"),
@@ -61,7 +62,7 @@ DATA_SPECS: dict[str, tuple] = {
     "solve_tmp": (F, ("nv",), False, "scratch of the triangular solves"),
     # collision
     "contact_dist": (F, ("nslot",), True, "per contact slot: signed distance [m] (1e30: no contact)"),
-    "contact_pos": (V3, ("nslot",), True, "per slot: contact point, relative to geom1's tree origin [m]"),
+    "contact_pos": (V3, ("nslot",), True, "per slot: contact point [m], relative to contact_root's tree origin"),
     "contact_frame": (M33, ("nslot",), True, "per slot: rows normal (geom1 to geom2), tangent, tangent"),
     # constraint layout (integers, decided once per evaluation)
     "ncon": (I, (1,), False, "number of contacts in the solver"),

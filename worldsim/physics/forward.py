@@ -19,7 +19,8 @@ class _BodyPoses(torch.autograd.Function):
         q = wp.from_torch(qpos.detach().contiguous(), requires_grad=True)
         ipos = param_to_warp("body_ipos", body_ipos.contiguous())
         ipos.requires_grad = True
-        ns = Namespace(model.const, model.sizes, {"qpos": q, "body_ipos": ipos}, ws.arrays)
+        no_remainder = wp.zeros_like(q, requires_grad=False)  # qpos alone, without compensation remainders
+        ns = Namespace(model.const, model.sizes, {"qpos": q, "qpos_err": no_remainder, "body_ipos": ipos}, ws.arrays)
         tape = wp.Tape()
         with tape:
             wp.launch(eval_body_poses, dim=model.num_worlds, inputs=resolve_args(eval_body_poses, ns),

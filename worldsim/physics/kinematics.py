@@ -9,7 +9,11 @@ from the origin therefore computes lever arms, inertias and contact geometry fro
 origin; world positions are ``root_origin + xpos`` (:func:`forward_kinematics`).
 
 A root body's joint chain is measured backwards from the body's final frame (see :func:`eval_body_poses`), so
-even the frames before a long slide or a free joint are tree-relative and exact.
+even the frames before a long slide or a free joint are tree-relative and exact. ``root_origin`` is the float32
+nearest the tree's true position; what it cannot hold (the rounding of the chain's sums, and the compensation
+``qpos_err`` of its translations, see :mod:`.integrator`) is the root body's ``xpos``, a sub-millimetre offset. Two
+trees 10 km out therefore still see each other at their exact distance: the difference of their (nearby, rounded)
+origins is exact, and the remainders are added to it.
 
 Every value that crosses a loop iteration lives in an array (Warp's reverse mode does not replay dynamic loops),
 written once per step.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import warp as wp
 
-from .spatial import JNT_BALL, JNT_FREE, JNT_HINGE, cross_motion, quat_from_mj, sv
+from .spatial import JNT_BALL, JNT_FREE, JNT_HINGE, JNT_SLIDE, cross_motion, quat_from_mj, sv
 
 
 @wp.func
@@ -52,9 +56,30 @@ def joint_step(
     return wp.quat_rotate(prot, jnt_axis) * (qpos[w, qa] - qpos0[qa]), prot  # slide
 
 
+@wp.func
+def sum_remainder(a: wp.vec3, b: wp.vec3, s: wp.vec3):
+    """Per component, the rounding error of the float32 sum ``s = a + b`` (TwoSum): a + b = s + remainder exactly.
+    Its derivative is zero (the three terms cancel)."""
+    bb = s - a
+    return (a - (s - bb)) + (b - bb)
+
+
+@wp.func
+def joint_remainder(t: int, qa: int, w: int, qpos_err: wp.array2d(dtype=wp.float32), prot: wp.quat,
+                    jnt_axis: wp.vec3):  # fmt: skip
+    """The part of a joint's translation that float32 ``qpos`` could not hold (its ``qpos_err``), in the frame of
+    the chain [m]: a free joint's position remainder, or a slide's along its axis."""
+    if t == JNT_FREE:
+        return wp.vec3(qpos_err[w, qa], qpos_err[w, qa + 1], qpos_err[w, qa + 2])
+    if t == JNT_SLIDE:
+        return wp.quat_rotate(prot, jnt_axis) * qpos_err[w, qa]
+    return wp.vec3(0.0)
+
+
 @wp.kernel
 def eval_body_poses(
     qpos: wp.array2d(dtype=wp.float32),
+    qpos_err: wp.array2d(dtype=wp.float32),
     nbody: int,
     body_parentid: wp.array(dtype=wp.int32),
     body_rootid: wp.array(dtype=wp.int32),
@@ -73,6 +98,7 @@ def eval_body_poses(
     # outputs
     frame_delta: wp.array2d(dtype=wp.vec3),
     frame_sum: wp.array2d(dtype=wp.vec3),
+    frame_lo: wp.array2d(dtype=wp.vec3),
     frame_pos: wp.array2d(dtype=wp.vec3),
     frame_quat: wp.array2d(dtype=wp.quat),
     root_origin: wp.array2d(dtype=wp.vec3),
@@ -87,8 +113,10 @@ def eval_body_poses(
 
     Each body's chain is first walked forward for orientations and position increments (``frame_delta``, and
     their running sum from the base point, ``frame_sum``). A child body's frames are its parent-relative base plus
-    the running sum. A root body's frames are measured from its final frame (its tree origin) backwards, as
-    minus the increments after them, so a slide of 10 km never enters a lever arm.
+    the running sum. A root body's frames are measured from its final frame backwards, as minus the increments
+    after them, so a slide of 10 km never enters a lever arm; that final frame sits at the remainder of the
+    tree's position that the float32 ``root_origin`` cannot hold (``frame_lo``: the sums' rounding errors and the
+    translations' ``qpos_err``).
     """
     w = wp.tid()
     xpos[w, 0] = wp.vec3(0.0)
@@ -107,16 +135,22 @@ def eval_body_poses(
             frame_quat[w, fa] = xquat[w, p] * body_quat[b]
         frame_delta[w, fa] = wp.vec3(0.0)
         frame_sum[w, fa] = wp.vec3(0.0)
+        frame_lo[w, fa] = wp.vec3(0.0)
         for k in range(nj):
             j = body_jntadr[b] + k
             dpos, rot = joint_step(jnt_type[j], jnt_qposadr[j], w, b, qpos, qpos0, jnt_pos[j], jnt_axis[j],
                                    frame_quat[w, fa + k], frame_sum[w, fa + k], body_pos)  # fmt: skip
             frame_delta[w, fa + k + 1] = dpos
             frame_sum[w, fa + k + 1] = frame_sum[w, fa + k] + dpos
+            frame_lo[w, fa + k + 1] = (frame_lo[w, fa + k]
+                                       + sum_remainder(frame_sum[w, fa + k], dpos, frame_sum[w, fa + k + 1])
+                                       + joint_remainder(jnt_type[j], jnt_qposadr[j], w, qpos_err,
+                                                         frame_quat[w, fa + k], jnt_axis[j]))  # fmt: skip
             frame_quat[w, fa + k + 1] = rot
         if p == 0:
-            root_origin[w, b] = body_pos[b] + frame_sum[w, fa + nj]
-            frame_pos[w, fa + nj] = wp.vec3(0.0)
+            origin = body_pos[b] + frame_sum[w, fa + nj]
+            root_origin[w, b] = origin
+            frame_pos[w, fa + nj] = frame_lo[w, fa + nj] + sum_remainder(body_pos[b], frame_sum[w, fa + nj], origin)
             for kk in range(nj):
                 k = nj - 1 - kk
                 frame_pos[w, fa + k] = frame_pos[w, fa + k + 1] - frame_delta[w, fa + k + 1]

@@ -45,6 +45,7 @@ import mujoco
 import numpy as np
 import warp as wp
 
+from .collision.common import contact_root, origin_shift
 from .spatial import (
     JNT_BALL,
     JNT_FREE,
@@ -935,6 +936,7 @@ def add_contact_forces(
     w: int,
     elliptic: int,
     geom_bodyid: wp.array(dtype=wp.int32),
+    geom_rootid: wp.array(dtype=wp.int32),
     slot_pair: wp.array(dtype=wp.int32),
     pair_geom1: wp.array(dtype=wp.int32),
     pair_geom2: wp.array(dtype=wp.int32),
@@ -954,15 +956,18 @@ def add_contact_forces(
     for k in range(ncon[w, 0]):
         slot = contact_slot[w, k]
         p = slot_pair[slot]
-        b1 = geom_bodyid[pair_geom1[p]]
-        b2 = geom_bodyid[pair_geom2[p]]
+        g1 = pair_geom1[p]
+        g2 = pair_geom2[p]
+        b1 = geom_bodyid[g1]
+        b2 = geom_bodyid[g2]
         lf = contact_wrench(w, k, elliptic, contact_efcadr, contact_dim, contact_friction, efc_force)
         fr = wp.transpose(contact_frame[w, slot])
         force = fr * wp.vec3(lf[0], lf[1], lf[2])
         torque = fr * wp.vec3(lf[3], lf[4], lf[5])
-        pos = contact_pos[w, slot]
-        add_wrench(cfrc_ext, w, b1, pos, force, torque, -1.0)
-        add_wrench(cfrc_ext, w, b2, pos + (root_origin[w, b1] - root_origin[w, b2]), force, torque, 1.0)
+        pos = contact_pos[w, slot]  # relative to the tree origin of contact_root
+        root = contact_root(g1, g2, geom_rootid)
+        add_wrench(cfrc_ext, w, b1, pos + origin_shift(w, root, geom_rootid[g1], root_origin), force, torque, -1.0)
+        add_wrench(cfrc_ext, w, b2, pos + origin_shift(w, root, geom_rootid[g2], root_origin), force, torque, 1.0)
 
 
 @wp.func
@@ -1100,6 +1105,7 @@ def eval_rne_post(
     body_dofnum: wp.array(dtype=wp.int32),
     body_iquat: wp.array(dtype=wp.quat),
     geom_bodyid: wp.array(dtype=wp.int32),
+    geom_rootid: wp.array(dtype=wp.int32),
     site_bodyid: wp.array(dtype=wp.int32),
     site_pos: wp.array(dtype=wp.vec3),
     site_quat: wp.array(dtype=wp.quat),
@@ -1167,9 +1173,9 @@ def eval_rne_post(
     w = wp.tid()
     for b in range(nbody):
         cfrc_ext[w, b] = wp.spatial_vector()
-    add_contact_forces(w, elliptic, geom_bodyid, slot_pair, pair_geom1, pair_geom2, root_origin, ncon, contact_slot,
-                       contact_efcadr, contact_dim, contact_friction, contact_pos, contact_frame, efc_force,
-                       cfrc_ext)  # fmt: skip
+    add_contact_forces(w, elliptic, geom_bodyid, geom_rootid, slot_pair, pair_geom1, pair_geom2, root_origin, ncon,
+                       contact_slot, contact_efcadr, contact_dim, contact_friction, contact_pos, contact_frame,
+                       efc_force, cfrc_ext)  # fmt: skip
     add_equality_forces(w, neq, eq_type, eq_obj1id, eq_obj2id, eq_objtype, eq_data, eq_efcadr, site_bodyid, site_pos,
                         site_quat, xpos, xquat, efc_force, cfrc_ext)  # fmt: skip
     # spatial tendons: each straight segment pulls its two sites' bodies along it
@@ -1383,6 +1389,7 @@ def touch_value(
     site_type: wp.array(dtype=wp.int32),
     site_size: wp.array(dtype=wp.vec3),
     geom_bodyid: wp.array(dtype=wp.int32),
+    geom_rootid: wp.array(dtype=wp.int32),
     slot_pair: wp.array(dtype=wp.int32),
     pair_geom1: wp.array(dtype=wp.int32),
     pair_geom2: wp.array(dtype=wp.int32),
@@ -1403,15 +1410,19 @@ def touch_value(
     for k in range(ncon[w, 0]):
         slot = contact_slot[w, k]
         p = slot_pair[slot]
-        b1 = geom_bodyid[pair_geom1[p]]
-        b2 = geom_bodyid[pair_geom2[p]]
+        g1 = pair_geom1[p]
+        g2 = pair_geom2[p]
+        b1 = geom_bodyid[g1]
+        b2 = geom_bodyid[g2]
         if body == b1 or body == b2:
             fn = contact_normal_force(w, k, elliptic, contact_efcadr, contact_dim, efc_force)
             if fn > 0.0:
                 ray = contact_frame[w, slot][0]
+                tree = geom_rootid[g1]
                 if body == b2:
                     ray = -ray
-                origin = contact_pos[w, slot] + (root_origin[w, b1] - root_origin[w, body])
+                    tree = geom_rootid[g2]
+                origin = contact_pos[w, slot] + origin_shift(w, contact_root(g1, g2, geom_rootid), tree, root_origin)
                 x, n = ray_primitive(site_type[site], site_xpos[w, site], site_xmat[w, site], site_size[site],
                                      origin, ray)  # fmt: skip
                 if x >= 0.0:
@@ -1450,6 +1461,7 @@ def eval_sensor_values(
     jnt_qposadr: wp.array(dtype=wp.int32),
     jnt_dofadr: wp.array(dtype=wp.int32),
     geom_bodyid: wp.array(dtype=wp.int32),
+    geom_rootid: wp.array(dtype=wp.int32),
     site_bodyid: wp.array(dtype=wp.int32),
     site_type: wp.array(dtype=wp.int32),
     site_size: wp.array(dtype=wp.vec3),
@@ -1516,8 +1528,8 @@ def eval_sensor_values(
     static = is_static(body, body_weldid, body_dofnum)
 
     if typ == S_TOUCH:
-        sensordata[w, adr] = touch_value(w, obj, body, elliptic, site_type, site_size, geom_bodyid, slot_pair,
-                                         pair_geom1, pair_geom2, root_origin, site_xpos, site_xmat, ncon,
+        sensordata[w, adr] = touch_value(w, obj, body, elliptic, site_type, site_size, geom_bodyid, geom_rootid,
+                                         slot_pair, pair_geom1, pair_geom2, root_origin, site_xpos, site_xmat, ncon,
                                          contact_slot, contact_efcadr, contact_dim, contact_pos, contact_frame,
                                          efc_force)  # fmt: skip
     elif typ == S_VELOCIMETER or typ == S_GYRO or typ == S_FRAMELINVEL or typ == S_FRAMEANGVEL:

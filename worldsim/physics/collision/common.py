@@ -7,8 +7,9 @@ Every candidate geom pair ``p`` (built once per model, see :mod:`.pairs`) owns `
 contact or ``contact_dist = NO_CONTACT``:
 
 * ``contact_dist [N, nslot]``  signed distance [m] between the surfaces (negative: penetration),
-* ``contact_pos [N, nslot]``   contact point [m], midway between the two surfaces, **relative to the tree origin of
-  geom1** (``root_origin[w, geom_rootid[geom1]]``; see "Tree origins" below),
+* ``contact_pos [N, nslot]``   contact point [m], midway between the two surfaces, **relative to the tree origin
+  of the pair's moving side** (``root_origin[w, contact_root(geom1, geom2)]``: geom2's tree, or geom1's when geom2
+  belongs to the world; see "Tree origins" below),
 * ``contact_frame [N, nslot]`` rows: the unit normal pointing from geom1 to geom2, then two tangents, as MuJoCo's
   ``mjContact.frame`` (completed from the normal and an optional tangent hint by :func:`make_frame`).
 
@@ -19,7 +20,10 @@ Tree origins
 Positions are kept relative to the *tree* of each body (the chain of bodies up to the child of the world, MuJoCo's
 ``body_rootid``), so that a model 10 km from the origin computes the same small differences as at the origin.
 ``geom_xpos[w, g]`` is relative to ``root_origin[w, geom_rootid[g]]``; :func:`pair_poses` brings both geoms of a
-pair into the frame of geom1's tree origin, subtracting the two (nearby, large) origins first.
+pair into the frame of :func:`contact_root`'s tree origin, subtracting the two (nearby, large) origins first. That
+root is a moving tree whenever the pair has one: a plane or a static box belongs to the world, whose origin is the
+world origin, and a body resting on it 10 km away keeps a contact point of a few metres, not of 10⁴ m rounded to
+a millimetre by float32.
 
 Collider kernels
 ----------------
@@ -61,7 +65,7 @@ COLLIDER_ARGS = (
     "geom_xmat",  # [N, ngeom] mat33: world orientation (columns: the geom's local axes)
     "root_origin",  # [N, nbody] vec3: world position of each tree's origin (read at root body ids)
     "contact_dist",  # out [N, nslot] float32
-    "contact_pos",  # out [N, nslot] vec3, relative to geom1's tree origin
+    "contact_pos",  # out [N, nslot] vec3, relative to the tree origin of contact_root(geom1, geom2)
     "contact_frame",  # out [N, nslot] mat33, rows: normal (geom1 -> geom2), tangent 1, tangent 2
 )
 
@@ -112,19 +116,22 @@ def clear_slots(w: int, first: int, end: int, contact_dist: wp.array2d(dtype=wp.
 
 
 @wp.func
-def pair_origin_offset(
-    w: int,
-    g1: int,
-    g2: int,
-    geom_rootid: wp.array(dtype=wp.int32),
-    root_origin: wp.array2d(dtype=wp.vec3),
-):
-    """World offset from geom1's tree origin to geom2's [m] (zero when both are in the same tree)."""
-    r1 = geom_rootid[g1]
+def contact_root(g1: int, g2: int, geom_rootid: wp.array(dtype=wp.int32)):
+    """Root body whose tree origin the contact positions of pair (g1, g2) are relative to: geom2's tree, or geom1's
+    when geom2 belongs to the world (root 0)."""
     r2 = geom_rootid[g2]
-    if r1 == r2:
+    if r2 == 0:
+        return geom_rootid[g1]
+    return r2
+
+
+@wp.func
+def origin_shift(w: int, r_from: int, r_to: int, root_origin: wp.array2d(dtype=wp.vec3)):
+    """What to add to a position relative to tree ``r_from``'s origin to make it relative to tree ``r_to``'s [m]
+    (exactly zero within one tree)."""
+    if r_from == r_to:
         return wp.vec3(0.0)
-    return root_origin[w, r2] - root_origin[w, r1]
+    return root_origin[w, r_from] - root_origin[w, r_to]
 
 
 @wp.func
@@ -136,5 +143,8 @@ def pair_poses(
     geom_xpos: wp.array2d(dtype=wp.vec3),
     root_origin: wp.array2d(dtype=wp.vec3),
 ):
-    """Positions of geom1 and geom2, both relative to geom1's tree origin [m]."""
-    return geom_xpos[w, g1], geom_xpos[w, g2] + pair_origin_offset(w, g1, g2, geom_rootid, root_origin)
+    """Positions of geom1 and geom2, both relative to the tree origin of :func:`contact_root` [m]."""
+    r = contact_root(g1, g2, geom_rootid)
+    pos1 = geom_xpos[w, g1] + origin_shift(w, geom_rootid[g1], r, root_origin)
+    pos2 = geom_xpos[w, g2] + origin_shift(w, geom_rootid[g2], r, root_origin)
+    return pos1, pos2

@@ -4,7 +4,7 @@ between planes, spheres, capsules, cylinders and boxes. Each pair type is one ke
 
 How a collider is put together
 ------------------------------
-Each kernel reads its pair, brings both poses into geom1's tree frame (:func:`pair_poses`) and calls one
+Each kernel reads its pair, brings both poses into one tree's frame (:func:`pair_poses`) and calls one
 ``@wp.func`` named after the pair (``plane_box``, ``capsule_capsule``, ...). That function writes its contacts one
 after the other with :func:`emit` into the pair's slots, starting at the first, and returns the next free slot; the
 kernel then clears the remaining slots. Normals point from geom1 to geom2 (geom1 has the lower type code) and
