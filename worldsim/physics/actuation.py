@@ -68,7 +68,6 @@ def eval_actuation(
     ten_J: wp.array3d(dtype=wp.float32),
     # outputs
     actuator_length: wp.array2d(dtype=wp.float32),
-    actuator_moment: wp.array3d(dtype=wp.float32),
     actuator_velocity: wp.array2d(dtype=wp.float32),
     actuator_force: wp.array2d(dtype=wp.float32),
     act_dot: wp.array2d(dtype=wp.float32),
@@ -76,24 +75,18 @@ def eval_actuation(
     qfrc_actuator: wp.array2d(dtype=wp.float32),
 ):
     w = wp.tid()
+    # the transmission: a joint's moment arm is the gear on its first dof, a tendon's is gear · ten_J
     for a in range(nu):
         gear = actuator_gear[w, a]
         tid = actuator_trnid[a]
         if actuator_trntype[a] == TRN_TENDON:
             actuator_length[w, a] = gear * ten_length[w, tid]
+            actuator_velocity[w, a] = 0.0
             for k in range(nv):
-                actuator_moment[w, a, k] = gear * ten_J[w, tid, k]
+                actuator_velocity[w, a] += gear * ten_J[w, tid, k] * qvel[w, k]
         else:
             actuator_length[w, a] = gear * qpos[w, jnt_qposadr[tid]]
-            d = jnt_dofadr[tid]
-            for k in range(nv):
-                if k == d:
-                    actuator_moment[w, a, k] = gear
-                else:
-                    actuator_moment[w, a, k] = 0.0
-        actuator_velocity[w, a] = 0.0
-        for k in range(nv):
-            actuator_velocity[w, a] += actuator_moment[w, a, k] * qvel[w, k]
+            actuator_velocity[w, a] = gear * qvel[w, jnt_dofadr[tid]]
 
         u = ctrl[w, a]
         if actuator_ctrllimited[a] != 0:
@@ -127,8 +120,16 @@ def eval_actuation(
         actuator_force[w, a] = force
     for k in range(nv):
         qfrc_actuator_raw[w, k] = 0.0
-        for a in range(nu):
-            qfrc_actuator_raw[w, k] += actuator_moment[w, a, k] * actuator_force[w, a]
+    for a in range(nu):
+        gear = actuator_gear[w, a]
+        tid = actuator_trnid[a]
+        if actuator_trntype[a] == TRN_TENDON:
+            for k in range(nv):
+                qfrc_actuator_raw[w, k] += gear * ten_J[w, tid, k] * actuator_force[w, a]
+        else:
+            d = jnt_dofadr[tid]
+            qfrc_actuator_raw[w, d] += gear * actuator_force[w, a]
+    for k in range(nv):
         f = qfrc_actuator_raw[w, k]
         j = dof_jntid[k]
         if jnt_actfrclimited[j] != 0 and jnt_dofadr[j] == k:  # MuJoCo clamps the joint's first dof

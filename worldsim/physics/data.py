@@ -41,7 +41,6 @@ DATA_SPECS: dict[str, tuple] = {
     "ten_J": (F, ("ntendon", "nv"), True, "tendon Jacobian d length / d qvel"),
     "ten_velocity": (F, ("ntendon",), True, "tendon velocity [m/s]"),
     "actuator_length": (F, ("nu",), True, "transmission length (joint position times gear, or tendon length)"),
-    "actuator_moment": (F, ("nu", "nv"), True, "transmission Jacobian"),
     "actuator_velocity": (F, ("nu",), True, "transmission velocity"),
     "actuator_force": (F, ("nu",), True, "actuator force (before the gear)"),
     "act_dot": (F, ("na",), True, "activation derivative"),
@@ -97,6 +96,7 @@ DATA_SPECS: dict[str, tuple] = {
     "sol_jar": (F, ("njmax",), False, "solver scratch"),
     "sol_Jv": (F, ("njmax",), False, "solver scratch"),
     "sol_state": (I, ("njmax",), False, "solver scratch"),
+    "sol_force": (F, ("njmax",), False, "solver scratch"),
     "sol_coneH": (F, ("nconmax", 6, 6), False, "elliptic cone Hessians"),
     # implicit correction (see solver.py): differentiable
     "efc_jar": (F, ("njmax",), True, "J qacc - aref at the solution"),
@@ -108,6 +108,7 @@ DATA_SPECS: dict[str, tuple] = {
     "cor_acc": (F, ("nv",), True, "correction accumulators"),
     "cor_acc2": (F, ("nv",), True, "correction accumulators"),
     "cor_x": (F, ("nv",), True, "the Newton correction H⁻¹ grad"),
+    "cor_x_value": (F, ("nv",), False, "cor_x's value, without its derivative"),
     "qacc": (F, ("nv",), True, "acceleration"),
     # noslip (only sized when the model asks for it)
     "ns_LD": (F, ("nv_noslip", "nv_noslip"), False, "noslip: Cholesky factor of M"),
@@ -122,6 +123,7 @@ DATA_SPECS: dict[str, tuple] = {
     "eul_acc": (F, ("nv",), True, "accumulators"),
     "eul_acc2": (F, ("nv",), True, "accumulators"),
     "eul_x": (F, ("nv",), True, "correction"),
+    "eul_x_value": (F, ("nv",), False, "eul_x's value, without its derivative"),
 }
 
 

@@ -17,8 +17,11 @@ compensated position.
 
 from __future__ import annotations
 
+import functools
+
 import warp as wp
 
+from . import unrolled
 from .actuation import next_activation
 from .dynamics import cholesky_inplace, cholesky_solve_diff, cholesky_solve_inplace
 from .spatial import JNT_BALL, JNT_FREE, JNT_SLIDE
@@ -126,6 +129,40 @@ def eval_euler_damping_solve(
     cholesky_solve_inplace(w, nv, eul_LD, eul_star)
 
 
+@functools.cache
+def euler_damping_solve_kernel(nv: int) -> wp.Kernel:
+    """:func:`eval_euler_damping_solve` for models with exactly ``nv`` dofs, loops unrolled (see :mod:`.unrolled`;
+    used on CPU for 1 <= nv <= :data:`.unrolled.MAX_NV`)."""
+    D = unrolled.dense(nv)
+    NV, load_sym, load_vec, factor, solve, store_lower = D.NV, D.load_sym, D.load_vec, D.factor, D.solve, D.store_lower
+
+    @wp.kernel(enable_backward=False, module="unique")
+    def eval_euler_damping_solve_unrolled(
+        nv: int,
+        h: float,
+        damper_on: int,
+        keep_factor: int,
+        qM: wp.array3d(dtype=wp.float32),
+        dof_damping: wp.array2d(dtype=wp.float32),
+        qacc: wp.array2d(dtype=wp.float32),
+        eul_LD: wp.array3d(dtype=wp.float32),
+        eul_star: wp.array2d(dtype=wp.float32),
+    ):
+        w = wp.tid()
+        M = load_sym(w, qM)
+        K = M
+        for i in range(NV):
+            K[i, i] = K[i, i] + h * float(damper_on) * dof_damping[w, i]
+        L = factor(K)
+        y = solve(L, M * load_vec(w, qacc))
+        for i in range(NV):
+            eul_star[w, i] = y[i]
+        if keep_factor != 0:
+            store_lower(w, L, eul_LD)
+
+    return eval_euler_damping_solve_unrolled
+
+
 @wp.kernel
 def eval_euler_damping_correction(
     nv: int,
@@ -141,9 +178,12 @@ def eval_euler_damping_correction(
     eul_y: wp.array2d(dtype=wp.float32),
     eul_acc2: wp.array2d(dtype=wp.float32),
     eul_x: wp.array2d(dtype=wp.float32),
+    eul_x_value: wp.array2d(dtype=wp.float32),
     qacc_euler: wp.array2d(dtype=wp.float32),
 ):
-    """qacc_euler = y* - K⁻¹ (K y* - M qacc), K = M + h·diag(damping): the value y* with its exact derivative."""
+    """qacc_euler = y* - (x - x̄), x = K⁻¹ (K y* - M qacc), K = M + h·diag(damping), x̄ its value (not
+    differentiated): exactly y*, with the derivative of y* - x. Launched only when a step is differentiated (the
+    forward pass integrates y* itself)."""
     w = wp.tid()
     for i in range(nv):
         eul_r[w, i] = h * float(damper_on) * dof_damping[w, i] * eul_star[w, i]
@@ -151,7 +191,8 @@ def eval_euler_damping_correction(
             eul_r[w, i] += qM[w, i, j] * (eul_star[w, j] - qacc[w, j])
     cholesky_solve_diff(w, nv, eul_LD, eul_r, eul_acc, eul_y, eul_acc2, eul_x)
     for i in range(nv):
-        qacc_euler[w, i] = eul_star[w, i] - eul_x[w, i]
+        eul_x_value[w, i] = eul_x[w, i]
+        qacc_euler[w, i] = eul_star[w, i] - (eul_x[w, i] - eul_x_value[w, i])
 
 
 @wp.kernel

@@ -91,6 +91,8 @@ def eval_newton(
     tolerance: float,
     meaninertia: float,
     warmstart: int,
+    keep_factor: int,
+    want_forces: int,
     nefc: wp.array2d(dtype=wp.int32),
     ncon: wp.array2d(dtype=wp.int32),
     efc_type: wp.array2d(dtype=wp.int32),
@@ -120,7 +122,14 @@ def eval_newton(
     sol_jar: wp.array2d(dtype=wp.float32),
     sol_Jv: wp.array2d(dtype=wp.float32),
     sol_state: wp.array2d(dtype=wp.int32),
+    sol_force: wp.array2d(dtype=wp.float32),
     sol_coneH: wp.array4d(dtype=wp.float32),
+    # the step's values at the solution (see constraint_forces)
+    efc_jar: wp.array2d(dtype=wp.float32),
+    efc_force: wp.array2d(dtype=wp.float32),
+    contact_T2: wp.array2d(dtype=wp.float32),
+    qfrc_constraint: wp.array2d(dtype=wp.float32),
+    qacc: wp.array2d(dtype=wp.float32),
 ):
     w = wp.tid()
     n = nefc[w, 0]
@@ -128,6 +137,9 @@ def eval_newton(
     if n == 0:
         # no constraint: qacc = M⁻¹ qfrc_smooth, and the correction uses M's factor
         solve_qacc_smooth(w, nv, qM, qfrc_smooth, solver_H, qacc_solver)
+        for i in range(nv):
+            qacc[w, i] = qacc_solver[w, i]
+            qfrc_constraint[w, i] = 0.0
         solver_niter[w, 0] = 0
         return
     scale = 1.0 / (meaninertia * float(wp.max(1, nv)))
@@ -158,7 +170,7 @@ def eval_newton(
     cost += ccost
     update_gradient_hessian(w, nv, n, nc, 1, efc_type, efc_J, efc_D, efc_R, efc_frictionloss, contact_efcadr,
                             contact_dim, contact_mu, contact_friction, qM, qfrc_smooth, sol_Ma, sol_jar, sol_state,
-                            sol_grad, sol_search, solver_H, sol_coneH)  # fmt: skip
+                            sol_force, sol_grad, sol_search, solver_H, sol_coneH)  # fmt: skip
     it = int(0)
     tol = wp.max(tolerance, 1.0e-10)
     while it < iterations:
@@ -181,8 +193,8 @@ def eval_newton(
             sol_jar[w, r] += alpha * sol_Jv[w, r]
         nchange = update_gradient_hessian(w, nv, n, nc, 0, efc_type, efc_J, efc_D, efc_R, efc_frictionloss,
                                           contact_efcadr, contact_dim, contact_mu, contact_friction, qM, qfrc_smooth,
-                                          sol_Ma, sol_jar, sol_state, sol_grad, sol_search, solver_H,
-                                          sol_coneH)  # fmt: skip
+                                          sol_Ma, sol_jar, sol_state, sol_force, sol_grad, sol_search,
+                                          solver_H, sol_coneH)  # fmt: skip
         it += 1
         new_cost = cost + alpha * sg + 0.5 * alpha * alpha * sms - ccost
         ccost = constraint_cost(w, n, nc, efc_type, efc_D, efc_R, efc_frictionloss, contact_efcadr, contact_dim,
@@ -197,7 +209,12 @@ def eval_newton(
             break
     for i in range(nv):
         qacc_solver[w, i] = sol_qacc[w, i]
+        qacc[w, i] = sol_qacc[w, i]
     solver_niter[w, 0] = it
+    if want_forces != 0:
+        constraint_forces(w, nv, n, nc, efc_type, contact_efcadr, contact_dim, efc_J, efc_aref, efc_D, efc_R,
+                          efc_frictionloss, contact_mu, contact_friction, qacc_solver, efc_jar, efc_force,
+                          contact_T2, qfrc_constraint)  # fmt: skip
 
 
 @wp.func
@@ -247,6 +264,71 @@ def nc_cone_active(w: int, n: int, efc_type: wp.array2d(dtype=wp.int32), sol_sta
 
 
 @wp.func
+def update_row_states(
+    w: int,
+    n: int,
+    nc: int,
+    efc_type: wp.array2d(dtype=wp.int32),
+    efc_D: wp.array2d(dtype=wp.float32),
+    efc_R: wp.array2d(dtype=wp.float32),
+    efc_frictionloss: wp.array2d(dtype=wp.float32),
+    contact_efcadr: wp.array2d(dtype=wp.int32),
+    contact_dim: wp.array2d(dtype=wp.int32),
+    contact_mu: wp.array2d(dtype=wp.float32),
+    contact_friction: wp.array2d(dtype=vec5),
+    sol_jar: wp.array2d(dtype=wp.float32),
+    sol_state: wp.array2d(dtype=wp.int32),
+    sol_force: wp.array2d(dtype=wp.float32),
+    sol_coneH: wp.array4d(dtype=wp.float32),
+):
+    """At residuals ``sol_jar``: each row's state and force (``sol_force``), and the Hessian of every elliptic
+    contact on its cone's surface (``sol_coneH``, in row coordinates; MuJoCo's mj_constraintUpdate).
+    Returns (rows whose state changed, contacts on a cone's surface)."""
+    changed = int(0)
+    cones = int(0)
+    for r in range(n):
+        typ = efc_type[w, r]
+        if typ != CNSTR_ELLIPTIC:
+            f, st = row_force(typ, sol_jar[w, r], efc_D[w, r], efc_R[w, r], efc_frictionloss[w, r])
+            if st != sol_state[w, r]:
+                changed += 1
+            sol_state[w, r] = st
+            sol_force[w, r] = f
+    for k in range(nc):
+        adr = contact_efcadr[w, k]
+        if efc_type[w, adr] == CNSTR_ELLIPTIC:
+            dim = contact_dim[w, k]
+            mu = contact_mu[w, k]
+            fr = contact_friction[w, k]
+            zone, nn, tt = cone_zone(w, adr, dim, mu, fr, sol_jar)
+            st = STATE_SATISFIED
+            if zone == 1:
+                st = STATE_QUADRATIC
+            elif zone == 2:
+                st = STATE_CONE
+                cones += 1
+            if st != sol_state[w, adr]:
+                changed += 1
+            for j in range(dim):
+                sol_state[w, adr + j] = st
+                sol_force[w, adr + j] = 0.0
+            if zone == 1:
+                for j in range(dim):
+                    sol_force[w, adr + j] = -efc_D[w, adr + j] * sol_jar[w, adr + j]
+            elif zone == 2:
+                dm = efc_D[w, adr] / (mu * mu * (1.0 + mu * mu))
+                f0 = -dm * (nn - mu * tt) * mu
+                # forces: f0 on the normal row, -f0/T · U_j · f_j on the friction rows
+                sol_force[w, adr] = f0
+                for j in range(1, dim):
+                    sol_force[w, adr + j] = -f0 / tt * fr[j - 1] * sol_jar[w, adr + j] * fr[j - 1]
+                for a in range(dim):
+                    for b in range(dim):
+                        sol_coneH[w, k, a, b] = cone_hessian_entry(a, b, dim, mu, fr, nn, tt, dm, w, adr, sol_jar)
+    return changed, cones
+
+
+@wp.func
 def update_gradient_hessian(
     w: int,
     nv: int,
@@ -267,66 +349,26 @@ def update_gradient_hessian(
     sol_Ma: wp.array2d(dtype=wp.float32),
     sol_jar: wp.array2d(dtype=wp.float32),
     sol_state: wp.array2d(dtype=wp.int32),
+    sol_force: wp.array2d(dtype=wp.float32),
     sol_grad: wp.array2d(dtype=wp.float32),
     sol_search: wp.array2d(dtype=wp.float32),
     solver_H: wp.array3d(dtype=wp.float32),
     sol_coneH: wp.array4d(dtype=wp.float32),
 ):
-    """At the current iterate (sol_Ma, sol_jar): row states, grad = Ma - qfrc_smooth - Jᵀf and sol_search =
-    H⁻¹ grad. The Hessian H = M + Σ D JᵀJ (quadratic rows) + cone terms is rebuilt and factorized into solver_H only
-    when a row changed state, a cone is active or ``force`` is set (it depends on the states alone otherwise).
-    Returns how many row states changed."""
-    changed = int(0)
-    cones = int(0)
+    """At the current iterate (sol_Ma, sol_jar): row states and forces, grad = Ma - qfrc_smooth - Jᵀf and
+    sol_search = H⁻¹ grad. The Hessian H = M + Σ D JᵀJ (quadratic rows) + cone terms is rebuilt and factorized into
+    solver_H only when a row changed state, a cone is active or ``force`` is set (it depends on the states alone
+    otherwise). Returns how many row states changed."""
+    changed, cones = update_row_states(w, n, nc, efc_type, efc_D, efc_R, efc_frictionloss, contact_efcadr,
+                                       contact_dim, contact_mu, contact_friction, sol_jar, sol_state, sol_force,
+                                       sol_coneH)  # fmt: skip
     for i in range(nv):
         sol_grad[w, i] = sol_Ma[w, i] - qfrc_smooth[w, i]
     for r in range(n):
-        typ = efc_type[w, r]
-        if typ != CNSTR_ELLIPTIC:
-            f, st = row_force(typ, sol_jar[w, r], efc_D[w, r], efc_R[w, r], efc_frictionloss[w, r])
-            if st != sol_state[w, r]:
-                changed += 1
-            sol_state[w, r] = st
-            if f != 0.0:
-                for i in range(nv):
-                    sol_grad[w, i] -= efc_J[w, r, i] * f
-    for k in range(nc):
-        adr = contact_efcadr[w, k]
-        if efc_type[w, adr] == CNSTR_ELLIPTIC:
-            dim = contact_dim[w, k]
-            mu = contact_mu[w, k]
-            fr = contact_friction[w, k]
-            zone, nn, tt = cone_zone(w, adr, dim, mu, fr, sol_jar)
-            st = STATE_SATISFIED
-            if zone == 1:
-                st = STATE_QUADRATIC
-            elif zone == 2:
-                st = STATE_CONE
-                cones += 1
-            if st != sol_state[w, adr]:
-                changed += 1
-            for j in range(dim):
-                sol_state[w, adr + j] = st
-            if zone == 1:
-                for j in range(dim):
-                    r = adr + j
-                    f = -efc_D[w, r] * sol_jar[w, r]
-                    for i in range(nv):
-                        sol_grad[w, i] -= efc_J[w, r, i] * f
-            elif zone == 2:
-                dm = efc_D[w, adr] / (mu * mu * (1.0 + mu * mu))
-                f0 = -dm * (nn - mu * tt) * mu
-                # forces: f0 on the normal row, -f0/T · U_j · f_j on the friction rows
-                for i in range(nv):
-                    g = efc_J[w, adr, i] * f0
-                    for j in range(1, dim):
-                        u = fr[j - 1] * sol_jar[w, adr + j]
-                        g += efc_J[w, adr + j, i] * (-f0 / tt * u * fr[j - 1])
-                    sol_grad[w, i] -= g
-                # cone Hessian (MuJoCo's mj_constraintUpdate), in row coordinates
-                for a in range(dim):
-                    for b in range(dim):
-                        sol_coneH[w, k, a, b] = cone_hessian_entry(a, b, dim, mu, fr, nn, tt, dm, w, adr, sol_jar)
+        f = sol_force[w, r]
+        if f != 0.0:
+            for i in range(nv):
+                sol_grad[w, i] -= efc_J[w, r, i] * f
     if force != 0 or changed > 0 or cones > 0:
         build_hessian(w, nv, n, nc, efc_type, efc_J, efc_D, contact_efcadr, contact_dim, qM, sol_state, solver_H,
                       sol_coneH)  # fmt: skip
@@ -431,8 +473,7 @@ def line_search(
     sol_Mv: wp.array2d(dtype=wp.float32),
     sol_Jv: wp.array2d(dtype=wp.float32),
 ):
-    """The step α >= 0 minimizing cost(a + α s) along s = sol_search: 1-D Newton on the derivative, safeguarded
-    by bisection of a bracket (the cost is convex along the line and piecewise quadratic for non-elliptic rows).
+    """The step α >= 0 minimizing cost(a + α s) along s = sol_search (:func:`line_minimize`).
     Returns (α, sᵀ(Ma - qfrc_smooth), sᵀMs); fills sol_Mv = M s and sol_Jv = J s."""
     # Gauss part: φ_G(α) = ½ α² sᵀMs + α sᵀ(Ma - qfrc_smooth)
     sms = float(0.0)
@@ -449,10 +490,37 @@ def line_search(
         for j in range(nv):
             jv += efc_J[w, r, j] * sol_search[w, j]
         sol_Jv[w, r] = jv
+    alpha = line_minimize(w, n, nc, ls_iterations, sms, sg, efc_type, efc_D, efc_R, efc_frictionloss, contact_efcadr,
+                          contact_dim, contact_mu, contact_friction, sol_jar, sol_Jv)  # fmt: skip
+    return alpha, sg, sms
+
+
+@wp.func
+def line_minimize(
+    w: int,
+    n: int,
+    nc: int,
+    ls_iterations: int,
+    sms: float,
+    sg: float,
+    efc_type: wp.array2d(dtype=wp.int32),
+    efc_D: wp.array2d(dtype=wp.float32),
+    efc_R: wp.array2d(dtype=wp.float32),
+    efc_frictionloss: wp.array2d(dtype=wp.float32),
+    contact_efcadr: wp.array2d(dtype=wp.int32),
+    contact_dim: wp.array2d(dtype=wp.int32),
+    contact_mu: wp.array2d(dtype=wp.float32),
+    contact_friction: wp.array2d(dtype=vec5),
+    sol_jar: wp.array2d(dtype=wp.float32),
+    sol_Jv: wp.array2d(dtype=wp.float32),
+):
+    """The step α >= 0 minimizing the cost along a line, given its Gauss terms sᵀMs and sᵀ(Ma - qfrc_smooth) and the
+    rows' residuals (sol_jar) and rates (sol_Jv = J s): 1-D Newton on the derivative, safeguarded by bisection of
+    a bracket (the cost is convex along the line and piecewise quadratic for non-elliptic rows)."""
     d0, dd0 = line_derivs(0.0, w, n, nc, sms, sg, efc_type, efc_D, efc_R, efc_frictionloss, contact_efcadr,
                           contact_dim, contact_mu, contact_friction, sol_jar, sol_Jv)  # fmt: skip
     if d0 >= 0.0:
-        return 0.0, sg, sms
+        return 0.0
     lo = float(0.0)
     hi = float(-1.0)  # no upper bracket yet
     alpha = float(1.0)
@@ -463,7 +531,7 @@ def line_search(
         d, dd = line_derivs(alpha, w, n, nc, sms, sg, efc_type, efc_D, efc_R, efc_frictionloss, contact_efcadr,
                             contact_dim, contact_mu, contact_friction, sol_jar, sol_Jv)  # fmt: skip
         if wp.abs(d) <= 1.0e-6 * wp.abs(d0):
-            return alpha, sg, sms
+            return alpha
         if d < 0.0:
             lo = alpha
             best = alpha
@@ -478,11 +546,11 @@ def line_search(
         elif nxt <= lo or nxt >= hi:
             nxt = 0.5 * (lo + hi)
         if nxt == alpha:
-            return alpha, sg, sms
+            return alpha
         alpha = nxt
     if hi > 0.0:
-        return 0.5 * (lo + hi), sg, sms
-    return best, sg, sms
+        return 0.5 * (lo + hi)
+    return best
 
 
 @wp.func
@@ -554,6 +622,51 @@ def line_derivs(
     return d, dd
 
 
+@wp.func
+def constraint_forces(
+    w: int,
+    nv: int,
+    n: int,
+    nc: int,
+    efc_type: wp.array2d(dtype=wp.int32),
+    contact_efcadr: wp.array2d(dtype=wp.int32),
+    contact_dim: wp.array2d(dtype=wp.int32),
+    efc_J: wp.array3d(dtype=wp.float32),
+    efc_aref: wp.array2d(dtype=wp.float32),
+    efc_D: wp.array2d(dtype=wp.float32),
+    efc_R: wp.array2d(dtype=wp.float32),
+    efc_frictionloss: wp.array2d(dtype=wp.float32),
+    contact_mu: wp.array2d(dtype=wp.float32),
+    contact_friction: wp.array2d(dtype=vec5),
+    qacc_solver: wp.array2d(dtype=wp.float32),
+    efc_jar: wp.array2d(dtype=wp.float32),
+    efc_force: wp.array2d(dtype=wp.float32),
+    contact_T2: wp.array2d(dtype=wp.float32),
+    qfrc_constraint: wp.array2d(dtype=wp.float32),
+):
+    """Residuals efc_jar = J a - aref, row forces efc_force and qfrc_constraint = Jᵀ f at a = qacc_solver
+    (differentiable). The Newton kernels end with it and the correction starts with it, so both write the same
+    values."""
+    for r in range(n):
+        efc_jar[w, r] = -efc_aref[w, r]
+        for j in range(nv):
+            efc_jar[w, r] += efc_J[w, r, j] * qacc_solver[w, j]
+    for r in range(n):
+        typ = efc_type[w, r]
+        if typ != CNSTR_ELLIPTIC:
+            f, st = row_force(typ, efc_jar[w, r], efc_D[w, r], efc_R[w, r], efc_frictionloss[w, r])
+            efc_force[w, r] = f
+    for k in range(nc):
+        adr = contact_efcadr[w, k]
+        if efc_type[w, adr] == CNSTR_ELLIPTIC:
+            elliptic_forces(w, k, adr, contact_dim[w, k], contact_mu[w, k], contact_friction[w, k], efc_D, efc_jar,
+                            contact_T2, efc_force)  # fmt: skip
+    for i in range(nv):
+        qfrc_constraint[w, i] = 0.0
+        for r in range(n):
+            qfrc_constraint[w, i] += efc_J[w, r, i] * efc_force[w, r]
+
+
 @wp.kernel
 def eval_constraint_correction(
     nv: int,
@@ -583,35 +696,24 @@ def eval_constraint_correction(
     cor_y: wp.array2d(dtype=wp.float32),
     cor_acc2: wp.array2d(dtype=wp.float32),
     cor_x: wp.array2d(dtype=wp.float32),
+    cor_x_value: wp.array2d(dtype=wp.float32),
     qacc: wp.array2d(dtype=wp.float32),
 ):
-    """qacc = a* - H⁻¹ ∇cost(a*), forces and qfrc_constraint at a* (see the module docstring)."""
+    """qacc = a* - (x - x̄) with x = H⁻¹ ∇cost(a*) and x̄ its value (not differentiated): qacc equals a* exactly
+    and has the derivative of a* - H⁻¹ ∇cost(a*) (see the module docstring); forces at a* as the Newton kernels
+    write them. Launched only when a step is differentiated (the value does not need it)."""
     w = wp.tid()
-    n = nefc[w, 0]
-    for r in range(n):
-        efc_jar[w, r] = -efc_aref[w, r]
-        for j in range(nv):
-            efc_jar[w, r] += efc_J[w, r, j] * qacc_solver[w, j]
-    for r in range(n):
-        typ = efc_type[w, r]
-        if typ != CNSTR_ELLIPTIC:
-            f, st = row_force(typ, efc_jar[w, r], efc_D[w, r], efc_R[w, r], efc_frictionloss[w, r])
-            efc_force[w, r] = f
-    for k in range(ncon[w, 0]):
-        adr = contact_efcadr[w, k]
-        if efc_type[w, adr] == CNSTR_ELLIPTIC:
-            elliptic_forces(w, k, adr, contact_dim[w, k], contact_mu[w, k], contact_friction[w, k], efc_D, efc_jar,
-                            contact_T2, efc_force)  # fmt: skip
+    constraint_forces(w, nv, nefc[w, 0], ncon[w, 0], efc_type, contact_efcadr, contact_dim, efc_J, efc_aref, efc_D,
+                      efc_R, efc_frictionloss, contact_mu, contact_friction, qacc_solver, efc_jar, efc_force,
+                      contact_T2, qfrc_constraint)  # fmt: skip
     for i in range(nv):
-        qfrc_constraint[w, i] = 0.0
-        for r in range(n):
-            qfrc_constraint[w, i] += efc_J[w, r, i] * efc_force[w, r]
         cor_grad[w, i] = -qfrc_smooth[w, i] - qfrc_constraint[w, i]
         for j in range(nv):
             cor_grad[w, i] += qM[w, i, j] * qacc_solver[w, j]
     cholesky_solve_diff(w, nv, solver_H, cor_grad, cor_acc, cor_y, cor_acc2, cor_x)
     for i in range(nv):
-        qacc[w, i] = qacc_solver[w, i] - cor_x[w, i]
+        cor_x_value[w, i] = cor_x[w, i]
+        qacc[w, i] = qacc_solver[w, i] - (cor_x[w, i] - cor_x_value[w, i])
 
 
 @wp.func

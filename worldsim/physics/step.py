@@ -18,7 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 import warp as wp
 
-from . import actuation, constraint, dynamics, integrator, kinematics, noslip, passive, solver, tendon
+from . import (
+    actuation,
+    constraint,
+    dynamics,
+    integrator,
+    kinematics,
+    noslip,
+    passive,
+    solver,
+    solver_unrolled,
+    tendon,
+    unrolled,
+)
 from .data import Workspace
 from .launch import Namespace, Recorder, launch
 from .model import Model
@@ -225,19 +237,23 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
     (and energy) of the starting state are computed into the first workspace, as MuJoCo's mj_step does."""
     base = Namespace(model.const, model_scalars(model, h), params)
     dev, n = model.wp_device, state_in.qpos.shape[0]
+    gradients = rec is not None and rec.adjoint
     if model.integrator != "RK4":
         ws = sws.stages[0]
         ns = base.with_layer(ws.arrays).with_layer({**state_in.arrays(), "qacc_warmstart": sws.qacc_warmstart})
-        launch_forward(model, ns, n, rec)
+        launch_forward(model, ns, n, rec, gradients=gradients, forces=sensors)
         if sensors:
             launch_sensors(model, ns, n, rec)
         euler_damping = model.opt.is_enabled("eulerdamp") and model.opt.is_enabled("damper") and model.nv > 0
-        if euler_damping:
-            launch(integrator.eval_euler_damping_solve, n, ns, dev, rec)
-            launch(integrator.eval_euler_damping_correction, n, ns, dev, rec)
         out = {"qpos_in": state_in.qpos, "qerr_in": state_in.qpos_err, "qvel_in": state_in.qvel,
                "qpos_out": state_out.qpos, "qerr_out": state_out.qpos_err, "qvel_out": state_out.qvel}  # fmt: skip
-        if not euler_damping:
+        if euler_damping:
+            launch(euler_damping_solve_kernel(model), n, ns.with_layer({"keep_factor": int(gradients)}), dev, rec)
+            if gradients:  # the correction changes the derivative only, not the value
+                launch(integrator.eval_euler_damping_correction, n, ns, dev, rec)
+            else:
+                out["qacc_euler"] = ws.eul_star
+        else:
             out["qacc_euler"] = ws.qacc
         ns_int = base.with_layer({k: v for k, v in ws.arrays.items() if k not in out}).with_layer(out)
         launch(integrator.integrate_euler, n, ns_int, dev, rec)
@@ -254,7 +270,7 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
         ws = sws.stages[i]
         stage_state = {**states[i].arrays(), "ctrl": state_in.ctrl, "qacc_warmstart": sws.qacc_warmstart}
         ns = base.with_layer(ws.arrays).with_layer(stage_state)
-        launch_forward(model, ns, n, rec)
+        launch_forward(model, ns, n, rec, gradients=gradients, forces=sensors and i == 0)
         if sensors and i == 0:
             launch_sensors(model, ns, n, rec)
         if i < 3:
@@ -290,8 +306,12 @@ def launch_act(model, base: Namespace, n: int, act_in, rates: list, weights, act
     launch(integrator.integrate_act, n, base.with_layer(values), model.wp_device, rec)
 
 
-def launch_forward(model: Model, ns: Namespace, n: int, rec: Recorder | None = None) -> None:
-    """Accelerations ``qacc`` of all worlds at the state in ``ns``: MuJoCo's mj_forward without sensors."""
+def launch_forward(model: Model, ns: Namespace, n: int, rec: Recorder | None = None, *, gradients: bool = False,
+                   forces: bool = False) -> None:  # fmt: skip
+    """Accelerations ``qacc`` of all worlds at the state in ``ns``: MuJoCo's mj_forward without sensors. With
+    ``gradients``, the solver's implicit-gradient correction is launched too (it leaves the values unchanged);
+    with ``forces`` (or noslip on, or gradients), the constraint forces ``efc_force`` and ``qfrc_constraint`` at
+    the solution are computed as well (the sensors read them)."""
     dev = model.wp_device
     launch(kinematics.eval_body_poses, n, ns, dev, rec)
     launch(kinematics.eval_body_velocities, n, ns, dev, rec)
@@ -313,10 +333,31 @@ def launch_forward(model: Model, ns: Namespace, n: int, rec: Recorder | None = N
         launch(constraint.eval_constraint_layout, n, ns, dev, rec)
         if model.njmax:
             launch(constraint.eval_constraint_rows, n, ns, dev, rec)
-        launch(solver.eval_newton, n, ns, dev, rec)
-        launch(solver.eval_constraint_correction, n, ns, dev, rec)
-        if model.opt.noslip_iterations > 0 and model.njmax:
+        noslip_on = model.opt.noslip_iterations > 0 and model.njmax > 0
+        flags = {"keep_factor": int(gradients), "want_forces": int((forces or noslip_on) and not gradients)}
+        launch(newton_kernel(model), n, ns.with_layer(flags), dev, rec)
+        if gradients:  # it writes the forces too
+            launch(solver.eval_constraint_correction, n, ns, dev, rec)
+        if noslip_on:
             launch(noslip.eval_noslip, n, ns, dev, rec)
+
+
+def use_unrolled(model: Model) -> bool:
+    """Whether the step uses the kernels generated for the model's nv with dof loops unrolled (:mod:`.unrolled`):
+    on CPU, for 1 <= nv <= :data:`.unrolled.MAX_NV`."""
+    return wp.get_device(model.wp_device).is_cpu and unrolled.supported(model.nv)
+
+
+def newton_kernel(model: Model) -> wp.Kernel:
+    """The Newton solver: :mod:`.solver_unrolled`'s kernel for the model's nv, or the array kernel."""
+    return solver_unrolled.newton_kernel(model.nv) if use_unrolled(model) else solver.eval_newton
+
+
+def euler_damping_solve_kernel(model: Model) -> wp.Kernel:
+    """Euler's implicit-damping solve: the unrolled kernel for the model's nv, or the array kernel."""
+    if use_unrolled(model):
+        return integrator.euler_damping_solve_kernel(model.nv)
+    return integrator.eval_euler_damping_solve
 
 
 @wp.kernel(enable_backward=False)
