@@ -79,8 +79,9 @@ def newton_kernel(nv: int) -> wp.Kernel:
                 row = jrow(w, r, efc_J)
                 drow = efc_D[w, r] * row
                 for i in range(NV):
-                    for j in range(i + 1):
-                        H[i, j] = H[i, j] + drow[i] * row[j]
+                    for j in range(NV):
+                        if j <= i:
+                            H[i, j] = H[i, j] + drow[i] * row[j]
         for k in range(nc):
             adr = contact_efcadr[w, k]
             if efc_type[w, adr] == CNSTR_ELLIPTIC and sol_state[w, adr] == STATE_CONE:
@@ -91,8 +92,9 @@ def newton_kernel(nv: int) -> wp.Kernel:
                         hrow = sol_coneH[w, k, a, b] * ra
                         rb = jrow(w, adr + b, efc_J)
                         for i in range(NV):
-                            for j in range(i + 1):
-                                H[i, j] = H[i, j] + hrow[i] * rb[j]
+                            for j in range(NV):
+                                if j <= i:
+                                    H[i, j] = H[i, j] + hrow[i] * rb[j]
         return factor(H)
 
     @wp.kernel(enable_backward=False, module="unique")

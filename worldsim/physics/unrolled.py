@@ -1,7 +1,9 @@
 """Dense linear algebra for one model's nv, every loop unrolled: the building blocks of the unrolled kernels.
 
-Warp unrolls a loop whose bounds are compile-time constants (up to ``max_unroll`` = :data:`MAX_NV` iterations),
-so every index becomes a constant: no index arithmetic, no loop overhead, values in registers or on the stack.
+Warp unrolls a loop whose bounds are compile-time constants (up to ``max_unroll`` = :data:`MAX_NV` iterations):
+``range(NV)`` or ``range(j)`` of an unrolled loop's ``j``, but not ``range(j + 1)`` (an expression), so the
+triangular loops below run over ``range(NV)`` and skip with a constant condition. Every index becomes a
+constant: no index arithmetic, no loop overhead, values in registers or on the stack.
 On the CPU that is what a Warp kernel costs most: a 14×14 Cholesky factorization takes 1.09 µs with runtime loop
 bounds and 0.29 µs unrolled (``benchmarks/physics_step.py`` shows what it does for whole steps). :func:`dense`
 builds, once per nv, the ``@wp.func``s below with nv captured as a constant; kernels built for that nv (see
@@ -41,10 +43,11 @@ def dense(nv: int) -> SimpleNamespace:
     def load_sym(w: int, A: wp.array3d(dtype=wp.float32)):
         out = Mat()
         for i in range(NV):
-            for j in range(i + 1):
-                a = A[w, i, j]
-                out[i, j] = a
-                out[j, i] = a
+            for j in range(NV):
+                if j <= i:
+                    a = A[w, i, j]
+                    out[i, j] = a
+                    out[j, i] = a
         return out
 
     @wp.func
@@ -63,11 +66,12 @@ def dense(nv: int) -> SimpleNamespace:
                 s -= L[j, k] * L[j, k]
             d = wp.sqrt(wp.max(s, 1.0e-20))
             L[j, j] = d
-            for i in range(j + 1, NV):
-                t = L[i, j]
-                for k in range(j):
-                    t -= L[i, k] * L[j, k]
-                L[i, j] = t / d
+            for i in range(NV):
+                if i > j:
+                    t = L[i, j]
+                    for k in range(j):
+                        t -= L[i, k] * L[j, k]
+                    L[i, j] = t / d
         return L
 
     @wp.func
@@ -81,16 +85,18 @@ def dense(nv: int) -> SimpleNamespace:
         for ii in range(NV):
             i = NV - 1 - ii
             t = x[i]
-            for k in range(i + 1, NV):
-                t -= L[k, i] * x[k]
+            for k in range(NV):
+                if k > i:
+                    t -= L[k, i] * x[k]
             x[i] = t / L[i, i]
         return x
 
     @wp.func
     def store_lower(w: int, L: Mat, out: wp.array3d(dtype=wp.float32)):
         for i in range(NV):
-            for j in range(i + 1):
-                out[w, i, j] = L[i, j]
+            for j in range(NV):
+                if j <= i:
+                    out[w, i, j] = L[i, j]
 
     return SimpleNamespace(NV=NV, Vec=Vec, Mat=Mat, load_sym=load_sym, load_vec=load_vec, factor=factor,
                            solve=solve, store_lower=store_lower)  # fmt: skip
