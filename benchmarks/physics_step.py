@@ -11,13 +11,20 @@ contact; ``benchmarks/assets/balls.xml``: a free sphere and a free box dropped o
   ``qpos.sum().backward()`` with ``qvel0`` requiring grad (one warm-up call first). Reported as world-steps/s
   of forward+backward together, and as the backward/forward time ratio.
 
-Throughput is in world-steps per second: N * steps / seconds (best of ``--repeats`` timed runs, measured with
-``time.perf_counter``). Both simulators start from the same states and get the same controls; the chain scene
-has no contact, so both should also agree on the final positions to float32 precision (printed as a check).
-On the balls scene the contact models differ (MuJoCo's constraint solver vs worldsim's soft contact), so
-positions are not expected to match there.
+* constraint share: the same two forward measurements with ``<flag constraint="disable"/>`` (no collision, no
+  contact, limit or equality constraint, no solver), for both simulators; the share of a step that the constraint
+  pipeline (collision, constraint rows, Newton solver) costs is 1 - t_disabled / t_full.
 
-Note: on CPU, Warp runs each kernel launch on a single thread, while MuJoCo's rollout uses ``--threads`` threads.
+Throughput is in world-steps per second: N * steps / seconds (best of ``--repeats`` interleaved rounds, measured
+with ``time.perf_counter``). Both simulators start from the same states and get the same controls. Both solve
+contacts and limits the same way (MuJoCo's soft constraints, Newton's method), so final positions agree to float32
+round-off on the chain; with contacts under full-range random controls, trajectories are chaotic and drift apart
+from round-off over 100 steps (printed as a check, not expected to be small; tests/test_mujoco_agreement.py holds
+the contact scenes to 1e-4 over whole drops, slides and stacks).
+
+Note: on CPU, Warp runs each kernel launch on a single thread, while MuJoCo's rollout uses ``--threads`` threads;
+worldsim splits the worlds into chunks stepped in parallel threads. On CPU, models with nv <= 16 use kernels
+unrolled for their nv (``worldsim.physics.unrolled``).
 
 Run it with ``make bench`` or::
 
@@ -176,6 +183,14 @@ def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) ->
         mj_s = min(mj_s, t)
         t, ws_qpos = bench_worldsim_forward(model, tq0, tv0, tctrl, 1, sync)
         ws_s = min(ws_s, t)
+    # the same without the constraint pipeline: what collision, constraint rows and the solver cost each side
+    mjm_free = mujoco.MjModel.from_xml_path(str(path))
+    mjm_free.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONSTRAINT)
+    model_free = worldsim.from_mjmodel(mjm_free, num_worlds=n, device=args.device)
+    mj_free_s = ws_free_s = float("inf")
+    for _ in range(args.repeats):
+        mj_free_s = min(mj_free_s, bench_mujoco(mjm_free, qpos0, qvel0, ctrl, args.threads, 1)[0])
+        ws_free_s = min(ws_free_s, bench_worldsim_forward(model_free, tq0, tv0, tctrl, 1, sync)[0])
     gsteps = min(args.grad_steps, steps)
     fwd_s, bwd_s = bench_worldsim_grad(model, tq0, tv0, tctrl[:gsteps], args.repeats, sync)
 
@@ -189,6 +204,8 @@ def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) ->
         "worldsim": n * steps / ws_s,
         "grad": n * gsteps / (fwd_s + bwd_s),
         "bwd_fwd": bwd_s / fwd_s,
+        "mj_share": max(0.0, 1 - mj_free_s / mj_s),
+        "ws_share": max(0.0, 1 - ws_free_s / ws_s),
         "dq": dq,
         "nslot": model.nslot,
         "limits": model.nlimit > 0,
@@ -207,6 +224,7 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         ("fwd+bwd / mj fwd", 16, lambda r: f"{r['grad'] / r['mujoco']:.3f}"),
         ("T grad", 7, lambda r: f"{r['gsteps']}"),
         ("bwd/fwd", 8, lambda r: f"{r['bwd_fwd']:.2f}"),
+        ("constraint share ws/mj", 22, lambda r: f"{r['ws_share']:.0%} / {r['mj_share']:.0%}"),
     ]
     header = " | ".join(f"{name:>{w}}" for name, w, _ in cols)
     print(header)
@@ -222,13 +240,14 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     print(
         f"MuJoCo: mujoco.rollout.Rollout(nthread={args.threads}), mjSTATE_FULLPHYSICS states. "
         f"worldsim: Simulator.step on {args.device!r} (CPU: worlds split over all cores or WORLDSIM_NUM_THREADS); "
-        f"fwd+bwd = worldsim.rollout over 'T grad' steps + qpos.sum().backward()."
+        f"fwd+bwd = worldsim.rollout over 'T grad' steps + qpos.sum().backward(). constraint share = "
+        "1 - (steps/s with constraint='disable') / (steps/s): what collision, constraint rows and the solver cost."
     )
     for r in rows:
         note = (
             "no contact, no joint limit: float32 round-off only"
             if r["nslot"] == 0 and not r["limits"]
-            else "soft contact/limits vs MuJoCo's constraint solver, random full-range controls: not expected to match"
+            else "contacts/limits under random full-range controls: chaotic, round-off grows; not expected to match"
         )
         print(
             f"check {r['scene']}: max |qpos_worldsim - qpos_mujoco| after {r['steps']} steps = {r['dq']:.2e} ({note})"

@@ -7,21 +7,13 @@ import pytest
 from conftest import DMC_ASSETS, DMC_MODELS, lifted, mujoco_trajectory, rollout_np
 
 import worldsim
+from worldsim.physics.mujoco_reference import root_height_index
 
 LEGGED = ("cheetah", "hopper", "walker", "quadruped", "humanoid", "humanoid_CMU", "dog")
 
 
 def _mj(name):
     return mujoco.MjModel.from_xml_path(str(DMC_ASSETS / f"{name}.xml"))
-
-
-def _root_z(mj):
-    for j in range(mj.njnt):
-        if mj.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE:
-            return mj.jnt_qposadr[j] + 2
-        if mj.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE and abs(mj.jnt_axis[j][2]) > 0.99:
-            return mj.jnt_qposadr[j]
-    raise AssertionError("no root height coordinate")
 
 
 def test_the_suite_has_its_19_files():
@@ -59,5 +51,5 @@ def test_legged_model_settles_at_mujocos_height(name):
     ctrl = np.zeros((steps, mj.nu))
     ref, _ = mujoco_trajectory(mj, mj.qpos0, np.zeros(mj.nv), ctrl)
     ours, _ = rollout_np(worldsim.from_mjmodel(mj), mj.qpos0, np.zeros(mj.nv), ctrl)
-    z = _root_z(mj)
+    z = root_height_index(mj)
     assert np.abs(ours[:, z] - ref[:, z]).max() < 1e-2

@@ -13,23 +13,10 @@ import torch
 from conftest import GYM_ASSETS, mujoco_trajectory
 
 import worldsim
+from worldsim.physics.mujoco_reference import root_translations
 
 FAR = 10_000.0  # m
 ULP_FAR = float(np.spacing(np.float32(FAR)))  # 9.8e-4 m: float32 spacing at 10 km
-
-
-def _root_translations(mj: mujoco.MjModel) -> list[int]:
-    """qpos indices of the world-frame x and y of each tree (free-joint x, y; root slide joints along x or y)."""
-    idx = []
-    for j in range(mj.njnt):
-        if mj.body_parentid[mj.jnt_bodyid[j]] != 0:
-            continue
-        a = mj.jnt_qposadr[j]
-        if mj.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE:
-            idx += [a, a + 1]
-        elif mj.jnt_type[j] == mujoco.mjtJoint.mjJNT_SLIDE and abs(mj.jnt_axis[j][2]) < 0.01:
-            idx.append(a)
-    return idx
 
 
 @pytest.mark.parametrize("name", ["half_cheetah", "hopper", "walker2d", "ant", "humanoid"])
@@ -43,7 +30,7 @@ def test_gym_model_moved_10_km_away_moves_as_at_the_origin(name):
     rng = np.random.default_rng(0)
     lo, hi = mj.actuator_ctrlrange[:, 0], mj.actuator_ctrlrange[:, 1]
     ctrl = torch.tensor(rng.uniform(lo, hi, (steps, 1, mj.nu)), dtype=torch.float32).expand(steps, 2, mj.nu)
-    far = _root_translations(mj)
+    far = root_translations(mj)
     assert far, name
     q0, v0 = model.default_state()
     q0[1, far] += FAR

@@ -12,31 +12,7 @@ import pytest
 import torch
 
 import worldsim
-
-
-def mj_final(mj: mujoco.MjModel, qpos0, qvel0, ctrl, loss) -> float:
-    d = mujoco.MjData(mj)
-    d.qpos[:], d.qvel[:] = qpos0, qvel0
-    qs, vs = [], []
-    for u in ctrl:
-        d.ctrl[:] = u
-        mujoco.mj_step(mj, d)
-        qs.append(d.qpos.copy())
-        vs.append(d.qvel.copy())
-    return float(loss(np.array(qs), np.array(vs)))
-
-
-def mujoco_fd(make, x0: np.ndarray, indices, qpos0, qvel0, ctrl, loss, rel_eps=1e-5):
-    """d loss / d x at the flat ``indices`` of x, by central differences of MuJoCo (float64). ``make(x)`` returns
-    (MjModel, qpos0, qvel0, ctrl) for the value x."""
-    out = []
-    for i in indices:
-        eps = rel_eps * max(1.0, abs(x0.flat[i]))
-        xp, xm = x0.copy(), x0.copy()
-        xp.flat[i] += eps
-        xm.flat[i] -= eps
-        out.append((mj_final(*make(xp), loss) - mj_final(*make(xm), loss)) / (2 * eps))
-    return np.array(out)
+from worldsim.physics.mujoco_reference import mujoco_finite_difference as mujoco_fd
 
 
 def check(ad, fd, rtol=1e-2, atol=1e-4):
@@ -63,7 +39,7 @@ def test_bounce_gradient_wrt_initial_velocity(asset):
     v = torch.tensor(v0, dtype=torch.float32)[None].requires_grad_(True)
     qs, vs = worldsim.rollout(model, torch.tensor(qpos0, dtype=torch.float32)[None], v, torch.zeros(150, 1, 0))
     torch_loss(qs, vs, loss).backward()
-    fd = mujoco_fd(lambda x: (mj, qpos0, x, ctrl), v0, range(6), qpos0, v0, ctrl, loss)
+    fd = mujoco_fd(lambda x: (mj, qpos0, x, ctrl), v0, range(6), loss)
     check(v.grad[0].numpy(), fd)
 
 
@@ -92,7 +68,7 @@ def test_restitution_gradient_wrt_solref_damping_ratio():
         m.geom_solref[1, 1] = x[0]
         return m, m.qpos0, np.zeros(6), ctrl
 
-    fd = mujoco_fd(make, np.array([0.3]), [0], None, None, ctrl, loss)
+    fd = mujoco_fd(make, np.array([0.3]), [0], loss)
     check(solref.grad[0, 1, 1:2].numpy(), fd)
     assert fd[0] < 0
 
@@ -125,8 +101,8 @@ def test_sliding_friction_gradient_wrt_friction_and_initial_velocity(asset, cone
         m.geom_friction[1, 0] = x[0]
         return m, qpos0, v0, ctrl
 
-    check(friction.grad[0, 1, :1].numpy(), mujoco_fd(make_mu, np.array([0.5]), [0], None, None, ctrl, loss))
-    check(v.grad[0, :1].numpy(), mujoco_fd(lambda x: (mj, qpos0, x, ctrl), v0, [0], None, None, ctrl, loss))
+    check(friction.grad[0, 1, :1].numpy(), mujoco_fd(make_mu, np.array([0.5]), [0], loss))
+    check(v.grad[0, :1].numpy(), mujoco_fd(lambda x: (mj, qpos0, x, ctrl), v0, [0], loss))
 
 
 def test_torque_sequence_mass_damping_armature_gravity_gradients(asset):
@@ -150,8 +126,7 @@ def test_torque_sequence_mass_damping_armature_gravity_gradients(asset):
 
     steps_idx = [0, 50, 100, 149]
     check(u.grad[steps_idx, 0, 0].numpy(),
-          mujoco_fd(lambda x: (mj, qpos0, qvel0, x.reshape(steps, 1)), ctrl.copy(), steps_idx, None, None, ctrl,
-                    loss))  # fmt: skip
+          mujoco_fd(lambda x: (mj, qpos0, qvel0, x.reshape(steps, 1)), ctrl.copy(), steps_idx, loss))  # fmt: skip
     for name, field, idx in [("body_mass", "body_mass", [1, 2]), ("dof_damping", "dof_damping", [0, 1]),
                              ("dof_armature", "dof_armature", [0, 1])]:  # fmt: skip
 
@@ -161,7 +136,7 @@ def test_torque_sequence_mass_damping_armature_gravity_gradients(asset):
             return m, qpos0, qvel0, ctrl
 
         base = getattr(mj, field).copy()
-        check(params[name].grad[0, idx].numpy(), mujoco_fd(make, base, idx, None, None, ctrl, loss), atol=2e-4)
+        check(params[name].grad[0, idx].numpy(), mujoco_fd(make, base, idx, loss), atol=2e-4)
 
     def make_g(x):
         m = mujoco.MjModel.from_xml_path(path)
@@ -169,7 +144,7 @@ def test_torque_sequence_mass_damping_armature_gravity_gradients(asset):
         return m, qpos0, qvel0, ctrl
 
     check(params["gravity"].grad[0, [0, 2]].numpy(),
-          mujoco_fd(make_g, mj.opt.gravity.copy(), [0, 2], None, None, ctrl, loss))  # fmt: skip
+          mujoco_fd(make_g, mj.opt.gravity.copy(), [0, 2], loss))  # fmt: skip
 
 
 def test_gradient_through_joint_limits_and_contacts_of_half_cheetah():
@@ -191,7 +166,7 @@ def test_gradient_through_joint_limits_and_contacts_of_half_cheetah():
     qs, vs = worldsim.rollout(model, torch.tensor(qpos0, dtype=torch.float32)[None], torch.zeros(1, mj.nv), u)
     torch_loss(qs, vs, loss).backward()
     idx = [0, 3, 20 * mj.nu + 1, 30 * mj.nu + 5]
-    fd = mujoco_fd(lambda x: (mj, qpos0, qvel0, x.reshape(steps, mj.nu)), ctrl.copy(), idx, None, None, ctrl, loss)
+    fd = mujoco_fd(lambda x: (mj, qpos0, qvel0, x.reshape(steps, mj.nu)), ctrl.copy(), idx, loss)
     check(u.grad[:, 0].numpy().flat[idx], fd, rtol=2e-2, atol=2e-4)
 
 
@@ -213,9 +188,9 @@ def test_rk4_model_gradient_in_flight():
     v = torch.tensor(v0, dtype=torch.float32)[None].requires_grad_(True)
     qs, vs = worldsim.rollout(model, torch.tensor(qpos0, dtype=torch.float32)[None], v, u)
     torch_loss(qs, vs, loss).backward()
-    check(v.grad[0].numpy(), mujoco_fd(lambda x: (mj, qpos0, x, ctrl), v0, range(mj.nv), None, None, ctrl, loss))
+    check(v.grad[0].numpy(), mujoco_fd(lambda x: (mj, qpos0, x, ctrl), v0, range(mj.nv), loss))
     idx = [0, 2, 30 * mj.nu + 1]
-    fd = mujoco_fd(lambda x: (mj, qpos0, v0, x.reshape(steps, mj.nu)), ctrl.copy(), idx, None, None, ctrl, loss)
+    fd = mujoco_fd(lambda x: (mj, qpos0, v0, x.reshape(steps, mj.nu)), ctrl.copy(), idx, loss)
     check(u.grad[:, 0].numpy().flat[idx], fd)
 
 
@@ -248,7 +223,7 @@ def test_substeps_gradient(asset):
     qs, vs = worldsim.rollout(model, torch.tensor(qpos0, dtype=torch.float32)[None], v, torch.zeros(130, 1, 0))
     torch_loss(qs, vs, loss).backward()
     ctrl3 = np.zeros((390, 0))
-    check(v.grad[0, [0, 2]].numpy(), mujoco_fd(lambda x: (mj3, qpos0, x, ctrl3), v0, [0, 2], None, None, ctrl3, loss))
+    check(v.grad[0, [0, 2]].numpy(), mujoco_fd(lambda x: (mj3, qpos0, x, ctrl3), v0, [0, 2], loss))
 
 
 def test_2000_step_rollout_has_finite_gradients(asset):

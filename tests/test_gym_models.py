@@ -4,10 +4,10 @@ with MuJoCo's statistics."""
 import mujoco
 import numpy as np
 import pytest
-import torch
 from conftest import GYM_ASSETS, GYM_MODELS, lifted, mujoco_trajectory, rollout_np
 
 import worldsim
+from worldsim.physics.mujoco_reference import random_action_episodes
 
 # frame_skip of each gymnasium v5 locomotion env (dt of one env step = frame_skip * timestep)
 LOCOMOTION = {"half_cheetah": 5, "hopper": 4, "walker2d": 4, "ant": 5, "humanoid": 5, "humanoidstandup": 5,
@@ -67,44 +67,13 @@ def test_random_full_range_actions_match_mujoco_statistics(name):
     MuJoCo's. The maximum is heavy-tailed: MuJoCo's own, with qvel0 perturbed by 1e-6, ranges 1.35-2.04 m for Ant
     and 0.28-0.41 m for HalfCheetah (ours: 1.41-1.57 and 0.32-0.51), while the 99th percentiles agree within 0.02.
     Before the constraint solver, HalfCheetah launched its root to 338 m here."""
-    mj = _mj(name)
-    episodes, env_steps, skip = 16, 1000, LOCOMOTION[name]
-    rng = np.random.default_rng(0)
-    qpos0 = mj.qpos0 + rng.uniform(-0.1, 0.1, (episodes, mj.nq))
-    qvel0 = 0.1 * rng.standard_normal((episodes, mj.nv))
-    actions = rng.uniform(mj.actuator_ctrlrange[:, 0], mj.actuator_ctrlrange[:, 1], (env_steps, episodes, mj.nu))
-    dt = mj.opt.timestep * skip
-    zi = ROOT_Z.get(name)
-
-    d = mujoco.MjData(mj)
-    x_ref = np.zeros((env_steps + 1, episodes))
-    z_ref = np.zeros((env_steps, episodes))
-    for e in range(episodes):
-        mujoco.mj_resetData(mj, d)
-        d.qpos[:], d.qvel[:] = qpos0[e], qvel0[e]
-        x_ref[0, e] = d.qpos[0]
-        for s in range(env_steps):
-            d.ctrl[:] = actions[s, e]
-            mujoco.mj_step(mj, d, nstep=skip)
-            x_ref[s + 1, e] = d.qpos[0]
-            z_ref[s, e] = d.qpos[zi] if zi is not None else 0.0
-
-    sim = worldsim.Simulator(worldsim.from_mjmodel(mj, num_worlds=episodes))
-    sim.reset(torch.tensor(qpos0, dtype=torch.float32), torch.tensor(qvel0, dtype=torch.float32))
-    x_ours = np.zeros((env_steps + 1, episodes))
-    z_ours = np.zeros((env_steps, episodes))
-    x_ours[0] = sim.qpos[:, 0].numpy()
-    for s in range(env_steps):
-        sim.step(torch.tensor(actions[s], dtype=torch.float32), steps=skip)
-        q = sim.qpos.numpy()
-        x_ours[s + 1] = q[:, 0]
-        z_ours[s] = q[:, zi] if zi is not None else 0.0
-
-    assert np.isfinite(x_ours).all() and np.isfinite(sim.qvel.numpy()).all()
-    r_ref, r_ours = np.diff(x_ref, axis=0) / dt, np.diff(x_ours, axis=0) / dt
+    ref, ours = random_action_episodes(_mj(name), episodes=16, env_steps=1000, frame_skip=LOCOMOTION[name])
+    assert ours.finite and ref.finite
+    r_ref, r_ours = ref.forward_reward, ours.forward_reward
     assert abs(r_ours.std() - r_ref.std()) < 0.1 * r_ref.std(), (r_ours.std(), r_ref.std())
     assert abs(r_ours.mean() - r_ref.mean()) < 0.1 * r_ref.std(), (r_ours.mean(), r_ref.mean())
-    if zi is not None:
+    if ref.root_height is not None:
+        z_ref, z_ours = ref.root_height, ours.root_height
         p50, p99 = np.percentile(z_ref, [50, 99])
         assert abs(np.percentile(z_ours, 99) - p99) < 0.02 + 0.1 * (p99 - p50), (np.percentile(z_ours, 99), p99)
         assert z_ours.max() < z_ref.max() + 1.0, (z_ours.max(), z_ref.max())

@@ -65,12 +65,21 @@ def _check(args: argparse.Namespace) -> int:
         "nu": model.nu,
         "nbody": model.nbody,
         "ngeom": model.ngeom,
+        "ntendon": model.ntendon,
+        "neq": model.neq,
+        "nsensordata": model.nsensordata,
         "nslot": model.nslot,
+        "njmax": model.njmax,
         "timestep": model.timestep,
+        "integrator": model.integrator,
+    }
+    notes = {
+        "nslot": "contact slots: geom pairs that can touch, times their maximum contacts",
+        "njmax": "constraint rows per world (contacts, limits, equalities, friction loss)",
     }
     for name, value in rows.items():
-        note = "  (contact slots: geom pairs that can touch)" if name == "nslot" else ""
-        print(f"  {name:<9}{value}{note}")
+        note = f"  ({notes[name]})" if name in notes else ""
+        print(f"  {name:<12}{value}{note}")
     return 0
 
 

@@ -167,10 +167,11 @@ class HalfCheetah(_Locomotion):
 class Ant(_Locomotion):
     """Walk forward with a quadruped (gymnasium's ``Ant-v5``, same MJCF file).
 
-    Observation [27]: qpos without the root x, y, and qvel (gymnasium's ``include_cfrc_ext_in_observation=False``;
-    the contact forces of a soft-contact model are not MuJoCo's). Action [8]: joint torques in [-1, 1].
-    Reward: forward velocity + 1 while healthy − 0.5 |a|² (gymnasium's contact cost is left out for the same
-    reason). Terminated when the torso height leaves [0.2, 1.0] m. Horizon 1000 steps of 0.05 s.
+    Observation [27]: qpos without the root x, y, and qvel (gymnasium's ``include_cfrc_ext_in_observation=False``:
+    the per-body external contact forces ``cfrc_ext`` are not exposed yet). Action [8]: joint torques in [-1, 1].
+    Reward: forward velocity + 1 while healthy − 0.5 |a|² (gymnasium's contact cost, computed from ``cfrc_ext``,
+    is left out for the same reason). Terminated when the torso height leaves [0.2, 1.0] m. Horizon 1000 steps of
+    0.05 s.
     """
 
     obs_size = 27

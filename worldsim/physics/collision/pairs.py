@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from .convex import CONVEX_COLLIDERS, convex_maxcon
 from .primitive import PRIMITIVE_COLLIDERS
 
 FRIC_MAX = 0  # equal priority: element-wise max of the two geoms' friction
@@ -24,22 +25,13 @@ FRIC_GEOM1 = 1  # geom1 has the higher priority: its parameters
 FRIC_GEOM2 = 2
 
 
-def _convex_registry():
-    try:
-        from . import convex
-    except ImportError:  # the convex colliders are optional while being built
-        return {}, None
-    return convex.CONVEX_COLLIDERS, convex.convex_maxcon
-
-
 def collider_for(mjm: mujoco.MjModel, g1: int, g2: int):
     """(kernel, maxcon) for the ordered pair, or None if worldsim has no collider for these types."""
     key = (int(mjm.geom_type[g1]), int(mjm.geom_type[g2]))
     if key in PRIMITIVE_COLLIDERS:
         return PRIMITIVE_COLLIDERS[key]
-    convex, convex_maxcon = _convex_registry()
-    if key in convex:
-        return convex[key], convex_maxcon(mjm, g1, g2)
+    if key in CONVEX_COLLIDERS:
+        return CONVEX_COLLIDERS[key], convex_maxcon(mjm, g1, g2)
     return None
 
 
