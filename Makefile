@@ -7,6 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export WARP_CACHE_PATH := $(CURDIR)/.cache/warp
+export MINARI_DATASETS_PATH := $(CURDIR)/.cache/minari
 export PYTHONUNBUFFERED := 1
 
 .PHONY: setup test lint demo bench clean

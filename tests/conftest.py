@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("WARP_CACHE_PATH", str(Path(__file__).resolve().parents[1] / ".cache" / "warp"))
+os.environ.setdefault("MINARI_DATASETS_PATH", str(Path(__file__).resolve().parents[1] / ".cache" / "minari"))
 
 
 from worldsim.physics.mujoco_reference import (  # noqa: E402  (after WARP_CACHE_PATH is set)

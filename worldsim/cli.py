@@ -1,4 +1,4 @@
-"""The ``worldsim`` command line: ``worldsim info | demo | check MJCF_PATH`` (see ``worldsim --help``)."""
+"""The ``worldsim`` command line: ``worldsim info | demo | check MJCF_PATH | record TASK`` (see ``worldsim --help``)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,27 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record(args: argparse.Namespace) -> int:
+    from worldsim.data import record
+
+    try:
+        path = record(args.task, args.episodes, args.steps, args.out, policy=args.policy,
+                      randomization=args.randomization, size=args.size, num_envs=args.num_envs, seed=args.seed,
+                      overwrite=args.overwrite)  # fmt: skip
+    except (ValueError, FileExistsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.episodes} episodes of {args.task} to {path}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     from worldsim import __version__
 
@@ -102,6 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="load an MJCF file with worldsim.load_mjcf and print its sizes")
     p.add_argument("mjcf_path", metavar="MJCF_PATH", help="MuJoCo XML file")
     p.set_defaults(func=_check)
+
+    p = sub.add_parser("record", help="record rollouts of a task into a Minari dataset (pixels, state, actions, ...)")
+    p.add_argument("task", metavar="TASK", help="task name (PushBox) or env id (worldsim/PushBox-v0)")
+    p.add_argument("--episodes", type=_positive_int, required=True, help="number of episodes")
+    p.add_argument("--steps", type=_positive_int, required=True, help="env steps per episode (fewer if terminated)")
+    p.add_argument("--policy", choices=("random", "smooth"), default="random",
+                   help="uniform random actions, or smooth (Ornstein-Uhlenbeck) random actions")  # fmt: skip
+    p.add_argument("--randomization", choices=("default",), default=None, help="domain randomization preset")
+    p.add_argument("--size", type=_positive_int, default=64, help="image height and width (default 64)")
+    p.add_argument("--num-envs", type=_positive_int, default=None, help="episodes simulated side by side")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
+    out_help = "Minari dataset id ([namespace/]name-vN, under MINARI_DATASETS_PATH) or a directory"
+    p.add_argument("--out", required=True, metavar="NAME", help=out_help)
+    p.set_defaults(func=_record)
     return parser
 
 

@@ -113,6 +113,13 @@ class _Core:
         return a.reshape(self.task.num_worlds, -1)
 
     def pixels(self) -> torch.Tensor:
+        """uint8 RGB images [N, H, W, 3] of every world from the task's camera."""
+        return self.render_images()["pixels"]
+
+    def render_images(self) -> dict[str, torch.Tensor]:
+        """Every world seen by the task's camera, in one rasterizer call: ``pixels`` uint8 [N, H, W, 3],
+        ``depth`` float32 [N, H, W] (metres along the optical axis, 0 where nothing is hit) and ``body_id``
+        int64 [N, H, W] (the body each pixel shows, -1 for the background)."""
         if self._scene is None:
             self._scene = SplatScene.from_model(self.task.model, density=1500, ground_density=200)
         dev = self.task.model.device
@@ -123,9 +130,14 @@ class _Core:
         sky = torch.tensor([0.7, 0.8, 0.95]).expand(self.task.num_worlds, 3)
         bg = torch.where(torch.isnan(self.visual["background"]), sky, self.visual["background"]).to(dev)
         colors = (self._scene.colors[None] * self.visual["color_gain"][:, None, :].to(dev)).clamp(0, 1)
-        out = self._scene.render(self.task.sim.qpos.clone(), views, Ks[:, None].to(dev), self.width, self.height,
-                                 backgrounds=bg[:, None], colors=colors)  # fmt: skip
-        return (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8)
+        with torch.no_grad():
+            out = self._scene.render(self.task.sim.qpos.clone(), views, Ks[:, None].to(dev), self.width,
+                                     self.height, backgrounds=bg[:, None], colors=colors)  # fmt: skip
+        return {
+            "pixels": (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8),
+            "depth": out.depth[:, 0].reshape(self.task.num_worlds, self.height, self.width).to(torch.float32),
+            "body_id": out.body_id[:, 0].to(torch.int64),
+        }
 
     def task_camera(self):
         """Per world (eye, target) of the task's camera (:attr:`Task.camera_eye`, following the root along x
