@@ -1,0 +1,34 @@
+"""Evaluation metrics for video world models (Genie-style).
+
+Frame quality (images channels-last ``[..., H, W, 3]``, uint8 in [0, 255] or floating in [0, 1]):
+:func:`psnr`, :func:`ssim`, their per-step curves over videos ``[B, T, H, W, 3]`` (:func:`psnr_per_step`,
+:func:`ssim_per_step`), and Genie's controllability metric :func:`delta_t_psnr` / :func:`delta_psnr_per_step`.
+
+Latent codes and features: :func:`codebook_usage` (usage and perplexity), :func:`normalized_mutual_information`
+between codes and :func:`discretize_actions` of true actions, and :func:`linear_probe_r2`.
+"""
+
+from ._image import (
+    PSNR_CAP_DB,
+    delta_psnr_per_step,
+    delta_t_psnr,
+    psnr,
+    psnr_per_step,
+    ssim,
+    ssim_per_step,
+)
+from ._latent import codebook_usage, discretize_actions, linear_probe_r2, normalized_mutual_information
+
+__all__ = [
+    "PSNR_CAP_DB",
+    "codebook_usage",
+    "delta_psnr_per_step",
+    "delta_t_psnr",
+    "discretize_actions",
+    "linear_probe_r2",
+    "normalized_mutual_information",
+    "psnr",
+    "psnr_per_step",
+    "ssim",
+    "ssim_per_step",
+]
