@@ -1,0 +1,1 @@
+"""World models: Genie-style tokenizer, latent action model and dynamics model; quantizers in :mod:`.quantizers`."""
