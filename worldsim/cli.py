@@ -1,4 +1,5 @@
-"""The ``worldsim`` command line: ``worldsim info | demo | check MJCF_PATH | record TASK`` (see ``worldsim --help``)."""
+"""The ``worldsim`` command line: ``info | demo | check MJCF_PATH | record TASK | train PART | eval DIR`` (see
+``worldsim --help``)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,52 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from worldsim.models import train_part
+
+    try:
+        results = train_part(
+            args.part,
+            args.data,
+            args.out,
+            minutes=args.minutes,
+            steps=args.steps,
+            preset=args.preset,
+            actions=args.actions,
+            resume=args.resume,
+            seed=args.seed,
+        )
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for part, metrics in results.items():
+        print(f"{part}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from worldsim.models.evaluate import evaluate, format_table
+
+    try:
+        res = evaluate(
+            args.model_dir, args.data, horizon=args.horizon, context=args.context, max_clips=args.clips, out=args.out
+        )
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(format_table(res))
+    out = args.out or Path(args.model_dir) / "eval"
+    print(f"wrote {Path(out) / 'eval.json'} and {Path(out) / 'rollouts.png'}")
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    v = float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
 def _positive_int(text: str) -> int:
     v = int(text)
     if v < 1:
@@ -138,6 +185,30 @@ def build_parser() -> argparse.ArgumentParser:
     out_help = "Minari dataset id ([namespace/]name-vN, under MINARI_DATASETS_PATH) or a directory"
     p.add_argument("--out", required=True, metavar="NAME", help=out_help)
     p.set_defaults(func=_record)
+
+    p = sub.add_parser("train", help="train a world model part (tokenizer, lam, dynamics) or all of it (genie)")
+    p.add_argument("part", choices=("tokenizer", "lam", "dynamics", "genie"))
+    p.add_argument("--data", required=True, metavar="NAME", help="dataset recorded by `worldsim record`")
+    p.add_argument("--out", required=True, metavar="DIR", help="model directory (parts go in DIR/<part>/)")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--minutes", type=_positive_float, help="wall-clock budget")
+    budget.add_argument("--steps", type=_positive_int, help="optimizer steps")
+    p.add_argument("--preset", choices=("small", "base"), default="small", help="model size (small: CPU minutes)")
+    p.add_argument(
+        "--actions", choices=("latent", "true"), default="latent", help="what the dynamics model is conditioned on"
+    )
+    p.add_argument("--resume", action="store_true", help="continue from DIR/<part>/checkpoint.pt")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("eval", help="evaluate a trained world model on held-out episodes (table, JSON, PNG)")
+    p.add_argument("model_dir", metavar="DIR")
+    p.add_argument("--data", default=None, metavar="NAME", help="dataset (default: the one it was trained on)")
+    p.add_argument("--horizon", type=_positive_int, default=16, help="generated frames per clip")
+    p.add_argument("--context", type=_positive_int, default=1, help="real frames given before generating")
+    p.add_argument("--clips", type=_positive_int, default=32, help="held-out clips evaluated")
+    p.add_argument("--out", default=None, help="output folder (default DIR/eval)")
+    p.set_defaults(func=_eval)
     return parser
 
 

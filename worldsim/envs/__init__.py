@@ -20,7 +20,10 @@ def _make_vec(task, num_envs=1, **kwargs):
 
 
 def register_envs() -> None:
-    """Register ``worldsim/<Task>-v0`` for every task (idempotent)."""
+    """Register ``worldsim/<Task>-v0`` for every task and ``worldsim/Dream-v0`` (a trained world model as an env:
+    ``gymnasium.make("worldsim/Dream-v0", model=DIR)``); idempotent."""
+    if "worldsim/Dream-v0" not in gymnasium.registry:
+        gymnasium.register(id="worldsim/Dream-v0", entry_point="worldsim.models.dream_env:DreamEnv")
     for name, cls in TASKS.items():
         env_id = f"worldsim/{name}-v0"
         if env_id in gymnasium.registry:
