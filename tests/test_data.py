@@ -191,3 +191,11 @@ def test_record_command(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["record", "PushBox", "--episodes", "0", "--steps", "3", "--out", out])
+
+
+def test_record_to_a_relative_directory(tmp_path, monkeypatch):
+    """A relative output directory (as `worldsim record ... --out outputs/x` gives) is written and loads back."""
+    monkeypatch.chdir(tmp_path)
+    path = record("PushBox", 2, 3, "rel/pushbox", size=16, progress=False)
+    assert path == tmp_path / "rel" / "pushbox"
+    assert open_dataset("rel/pushbox").total_episodes == 2

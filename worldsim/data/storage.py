@@ -38,7 +38,7 @@ def minari_root() -> Path:
 
 def dataset_path(name: str) -> Path:
     """The directory that holds (or will hold) dataset ``name``: ``<minari root>/<id>`` or the directory itself."""
-    return minari_root() / name if is_dataset_id(name) else Path(name).expanduser()
+    return (minari_root() / name if is_dataset_id(name) else Path(name).expanduser()).absolute()
 
 
 def open_dataset(name: str) -> minari.MinariDataset:
