@@ -540,13 +540,28 @@ class DynamicsModel(nn.Module):
         self._check_actions(actions, (b, actions.shape[1]), "actions")
         self._check_sampling(steps, temperature)
         state = self.start(context, past_actions)
+        return self.continue_rollout(state, actions, steps=steps, temperature=temperature, generator=generator)[0]
+
+    @torch.no_grad()
+    def continue_rollout(
+        self,
+        state: dict,
+        actions: Tensor,
+        *,
+        steps: int = 4,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, dict]:
+        """``T`` new frames from a rollout state (:meth:`start`) by :meth:`step`: ``actions [B, T]`` (latent) or
+        ``[B, T, action_dim]`` (true) -> (tokens ``[B, T, h, w]``, the state after them)."""
         frames = []
         for t in range(actions.shape[1]):
             nxt, state = self.step(state, actions[:, t], steps=steps, temperature=temperature, generator=generator)
             frames.append(nxt)
         if not frames:
-            return context.new_zeros((b, 0, h, w), dtype=torch.long)
-        return torch.stack(frames, dim=1)
+            b = state["tokens"].shape[0]
+            return state["tokens"].new_zeros((b, 0, *self.config.token_shape)), state
+        return torch.stack(frames, dim=1), state
 
 
 def _crop(frames: Tensor, between: Tensor, keep: int) -> tuple[Tensor, Tensor]:

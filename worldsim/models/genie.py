@@ -408,15 +408,12 @@ class GenieWorldModel(nn.Module):
         iterations per frame; ``temperature`` 0 decodes greedily."""
         state = self.start(context, past_actions)
         actions = self._check_actions(actions, context.shape[0])
-        new = []
-        for t in range(actions.shape[1]):
-            nxt, state = self.dynamics.step(
-                state, actions[:, t], steps=steps, temperature=temperature, generator=generator
-            )
-            new.append(nxt)
-        if not new:
+        if actions.shape[1] == 0:
             return context.new_zeros((context.shape[0], 0, *self.frame_shape))
-        return to_uint8(self.tokenizer.decode(torch.stack(new, dim=1)))
+        new, _ = self.dynamics.continue_rollout(
+            state, actions, steps=steps, temperature=temperature, generator=generator
+        )
+        return to_uint8(self.tokenizer.decode(new))
 
     @torch.no_grad()
     def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:

@@ -135,25 +135,6 @@ class LAMConfig:
 # ------------------------------------------------------------------------------------------------------ modules
 
 
-def _sincos_1d(pos: Tensor, dim: int) -> Tensor:
-    """Transformer sinusoids ``[len(pos), dim]`` of positions ``pos [n]``: ``sin`` then ``cos`` of ``pos * w_i``,
-    ``w_i = 10000^(-i / (dim / 2))`` (``dim`` even; an odd ``dim`` gets a zero last channel)."""
-    half = dim // 2
-    freqs = 10000.0 ** (-torch.arange(half, dtype=torch.float32) / max(half, 1))  # [dim / 2]
-    angles = pos[:, None] * freqs[None, :]  # [n, dim / 2]
-    emb = torch.cat([angles.sin(), angles.cos()], dim=1)  # [n, 2 * (dim / 2)]
-    return F.pad(emb, (0, dim - emb.shape[1]))
-
-
-def _sincos_2d(side: int, dim: int) -> Tensor:
-    """2-D sinusoids ``[side * side, dim]`` of a row-major ``side x side`` grid: half the channels encode the row,
-    half the column (MAE/DiT). The learned position embeddings start here: shifts by a patch are then linear maps."""
-    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
-    half = dim // 2
-    emb = torch.cat([_sincos_1d(rows.flatten().float(), half), _sincos_1d(cols.flatten().float(), dim - half)], 1)
-    return emb
-
-
 class _SpatioTemporalTransformer(nn.Module):
     """Patch pixels ``[B, F, P, patch * patch * 3]`` -> tokens ``[B, F, P, D]``: linear patch embedding plus learned
     space and time positions, then ``depth`` :class:`~.blocks.STBlock` and a final LayerNorm. The output at
