@@ -86,6 +86,45 @@ def test_terminated_episodes_end_at_termination(tmp_path):
             assert T == 200
 
 
+def test_action_repeat_keeps_every_kth_frame_and_sums_rewards(tmp_path):
+    """With action_repeat 3, replaying each stored action 3 times reproduces the stored states at every 3rd env
+    step, and the stored reward is the sum of the 3 env rewards."""
+    record("HalfCheetah", 2, 4, str(tmp_path / "r1"), policy="random", size=8, seed=5, progress=False)
+    record("HalfCheetah", 2, 4, str(tmp_path / "r3"), policy="random", size=8, seed=5, action_repeat=3,
+           progress=False)  # fmt: skip
+    episodes = list(open_dataset(str(tmp_path / "r3")).iterate_episodes())
+    envs = WorldsimVectorEnv("HalfCheetah", 2, obs_mode="state", max_episode_steps=12)
+    state, _ = envs.reset(seed=5)
+    for t in range(4):
+        total = 0.0
+        for _ in range(3):
+            state, r, *_ = envs.step(np.stack([ep.actions[t] for ep in episodes]))
+            total = total + r
+        for w, ep in enumerate(episodes):
+            np.testing.assert_array_equal(ep.observations["state"][t + 1], state[w])
+            assert ep.rewards[t] == pytest.approx(total[w], rel=1e-6)
+    assert dataset_info(str(tmp_path / "r3"))["dt"] == pytest.approx(3 * dataset_info(str(tmp_path / "r1"))["dt"])
+    assert dataset_info(str(tmp_path / "r3"))["action_repeat"] == 3
+
+
+def test_action_repeat_ends_an_episode_at_the_inner_step_that_terminates_it(tmp_path):
+    """A constant push drops the pole at some env step; with action_repeat 4 the last stored frame and state are
+    those of that env step (not of a step of the next episode), the same as recorded without repeat."""
+    push = lambda obs: np.full((len(obs), 1), 0.5, np.float32)  # noqa: E731
+    record("CartPole", 3, 200, str(tmp_path / "r1"), policy=push, size=16, seed=2, progress=False)
+    record("CartPole", 3, 50, str(tmp_path / "r4"), policy=push, size=16, seed=2, action_repeat=4, progress=False)
+    lengths = []
+    for one, four in zip(open_dataset(str(tmp_path / "r1")).iterate_episodes(),
+                         open_dataset(str(tmp_path / "r4")).iterate_episodes(), strict=True):  # fmt: skip
+        T = len(one.actions)
+        assert one.terminations[-1] and four.terminations[-1] and len(four.actions) == -(-T // 4)
+        for key in ("state", "pixels"):
+            np.testing.assert_array_equal(four.observations[key][:-1], one.observations[key][:-1:4])
+            np.testing.assert_array_equal(four.observations[key][-1], one.observations[key][-1])
+        lengths.append(T)
+    assert any(T % 4 for T in lengths), f"no episode ended inside a repeat (lengths {lengths}): the test checks nothing"
+
+
 def test_smooth_policy_is_correlated_in_time_and_random_is_not():
     from gymnasium import spaces
 
@@ -110,6 +149,7 @@ def test_callable_policy_and_its_errors(tmp_path):
 @pytest.mark.parametrize("kwargs, match", [
     ({"task": "Nope"}, "unknown task"), ({"episodes": 0}, "episodes"), ({"steps": -1}, "steps"),
     ({"size": 0}, "size"), ({"policy": "greedy"}, "unknown policy"), ({"num_envs": 0}, "num_envs"),
+    ({"action_repeat": 0}, "action_repeat"),
 ])  # fmt: skip
 def test_bad_arguments_raise(tmp_path, kwargs, match):
     args = {"task": "PushBox", "episodes": 1, "steps": 2, "out": str(tmp_path / "x"), "size": 8, "progress": False}

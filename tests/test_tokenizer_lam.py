@@ -258,9 +258,10 @@ def test_tokenizer_overfits_a_few_frames():
 # ================================================================================================ LAM
 
 
-def test_lam_shapes_and_dtypes():
+@pytest.mark.parametrize("residual", [False, True])
+def test_lam_shapes_and_dtypes(residual):
     torch.manual_seed(0)
-    lam = _lam()
+    lam = _lam(residual=residual)
     assert lam.num_actions == 8 and LAMConfig().num_codes == 8  # Genie's 8 latent actions by default
     clips = torch.randint(0, 256, (2, 4, 16, 16, 3), dtype=torch.uint8)  # [B, T+1, H, W, 3]
     out = lam(clips)
@@ -292,12 +293,13 @@ def _changed(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max())
 
 
+@pytest.mark.parametrize("motion_input", [True, False])
 @pytest.mark.parametrize("t", [0, 1, 2])
-def test_lam_encoder_is_causal(t):
+def test_lam_encoder_is_causal(t, motion_input):
     """Latent action t (of transition t -> t + 1) depends on frames <= t + 1 only: new frames after t + 1 leave the
     continuous actions <= t (and their codes) unchanged; a new frame t + 1 changes action t."""
     torch.manual_seed(0)
-    lam = _lam().eval()
+    lam = _lam(motion_input=motion_input).eval()
     x = torch.rand(3, 5, 16, 16, 3)
     with torch.no_grad():
         z = lam._encode(x)  # [B, 4, code_dim]
@@ -315,12 +317,13 @@ def test_lam_encoder_is_causal(t):
         assert _changed(z_next[:, t], z[:, t]) > 1e-3
 
 
+@pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("t", [0, 1, 2])
-def test_lam_decoder_is_causal(t):
+def test_lam_decoder_is_causal(t, residual):
     """predict()'s output t (frame t + 1) depends on frames[:, :t+1] and codes[:, :t+1] only, and does depend on
     codes[:, t] and frames[:, t]. forward's prediction t may see frame t + 1, through its code, but no later frame."""
     torch.manual_seed(0)
-    lam = _lam().eval()
+    lam = _lam(residual=residual).eval()
     frames = torch.rand(3, 4, 16, 16, 3)
     codes = torch.randint(0, 8, (3, 4))
     with torch.no_grad():

@@ -140,3 +140,26 @@ def test_train_and_eval_commands(trained, tmp_path, capsys):
     assert "tokenizer PSNR" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["train", "tokenizer", "--data", data, "--out", str(out)])  # neither --steps nor --minutes
+
+
+def test_sample_grids_for_tensorboard(trained):
+    """The LAM's grid is real frames over its predictions; the dynamics grid is the decoded real clip over the same
+    clip with only its last frame generated."""
+    from worldsim.models.genie import _dynamics_samples, _lam_samples
+    from worldsim.models.tokenizer import to_uint8
+
+    _, root = trained
+    model = load(root / "latent")
+    frames = torch.randint(0, 256, (2, 4, 32, 32, 3), dtype=torch.uint8)
+    grid = _lam_samples(model.lam, {"frames": frames})
+    assert grid.shape == (4 * 32, 3 * 32, 3) and grid.dtype == torch.uint8
+    assert torch.equal(grid[:32], torch.cat(list(frames[0, 1:]), 1))  # row 1: the real next frames of clip 0
+
+    h, w = model.tokenizer.token_shape
+    tokens = model.tokenizer.encode(frames.flatten(0, 1)).view(2, 4, h, w)
+    batch = {"tokens": tokens, "actions": model.infer_actions(frames)}
+    grid = _dynamics_samples(model.tokenizer, model.dynamics, batch)
+    assert grid.shape == (4 * 32, 4 * 32, 3) and grid.dtype == torch.uint8
+    real = torch.cat(list(to_uint8(model.tokenizer.decode(tokens[0]))), 1)
+    assert torch.equal(grid[:32], real)
+    assert torch.equal(grid[32:64, : 3 * 32], real[:, : 3 * 32])  # the context frames are the real ones

@@ -89,8 +89,8 @@ def _record(args: argparse.Namespace) -> int:
 
     try:
         path = record(args.task, args.episodes, args.steps, args.out, policy=args.policy,
-                      randomization=args.randomization, size=args.size, num_envs=args.num_envs, seed=args.seed,
-                      overwrite=args.overwrite)  # fmt: skip
+                      randomization=args.randomization, size=args.size, num_envs=args.num_envs,
+                      action_repeat=args.action_repeat, seed=args.seed, overwrite=args.overwrite)  # fmt: skip
     except (ValueError, FileExistsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -174,7 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("record", help="record rollouts of a task into a Minari dataset (pixels, state, actions, ...)")
     p.add_argument("task", metavar="TASK", help="task name (PushBox) or env id (worldsim/PushBox-v0)")
     p.add_argument("--episodes", type=_positive_int, required=True, help="number of episodes")
-    p.add_argument("--steps", type=_positive_int, required=True, help="env steps per episode (fewer if terminated)")
+    p.add_argument("--steps", type=_positive_int, required=True, help="recorded steps per episode (fewer if ended)")
+    p.add_argument(
+        "--action-repeat",
+        type=_positive_int,
+        default=1,
+        help="env steps per recorded step, the action held (a lower frame rate; default 1)",
+    )
     p.add_argument("--policy", choices=("random", "smooth"), default="random",
                    help="uniform random actions, or smooth (Ornstein-Uhlenbeck) random actions")  # fmt: skip
     p.add_argument("--randomization", choices=("default",), default=None, help="domain randomization preset")

@@ -20,6 +20,7 @@ step(state, action)``.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +57,9 @@ class Preset:
 
 PRESETS = {
     "small": Preset(
-        tokenizer={"downsample": 4, "channels": (32, 64), "res_blocks": 1, "num_codes": 256, "code_dim": 32},
+        tokenizer={"downsample": 8, "channels": (32, 64, 128), "res_blocks": 1, "num_codes": 256, "code_dim": 32},
         lam={"patch": 8, "dim": 96, "depth": 2, "decoder_depth": 2, "heads": 4, "max_frames": 8},
-        dynamics={"dim": 128, "depth": 3, "heads": 4, "max_context": 8},
+        dynamics={"dim": 128, "depth": 3, "heads": 4, "max_context": 8, "context_noise": 0.05},
         tokenizer_batch=32,
         lam_batch=8,
         lam_clip=4,
@@ -117,6 +118,24 @@ def _tokenizer_samples(model, batch):
     frames = batch["frames"][:4, 0]
     recon = to_uint8(model(frames)["recon"])
     return torch.cat([torch.cat(list(frames.cpu()), 1), torch.cat(list(recon.cpu()), 1)], 0)  # real over recon
+
+
+def _lam_samples(model, batch):
+    """Per clip (up to 4): the real frames 1..T over the LAM decoder's predictions of them."""
+    frames = batch["frames"][:4]
+    recon = to_uint8(model(frames)["recon"]).cpu()
+    rows = [torch.cat(list(clip), 1) for pair in zip(frames[:, 1:].cpu(), recon, strict=True) for clip in pair]
+    return torch.cat(rows, 0)
+
+
+def _dynamics_samples(tokenizer, model, batch):
+    """Per clip (up to 4): the real clip over the same clip with its last frame generated from the others (greedy
+    MaskGIT), both decoded by the tokenizer."""
+    tokens, actions = batch["tokens"][:4], batch["actions"][:4]
+    nxt = model.generate(tokens[:, :-1], actions[:, -1], past_actions=actions[:, :-1], temperature=0.0)
+    real = to_uint8(tokenizer.decode(tokens)).cpu()  # [b, L, H, W, 3]
+    fake = torch.cat([real[:, :-1], to_uint8(tokenizer.decode(nxt[:, None])).cpu()], 1)
+    return torch.cat([torch.cat(list(clip), 1) for pair in zip(real, fake, strict=True) for clip in pair], 0)
 
 
 # ------------------------------------------------------------------------------------------------- token clips
@@ -250,6 +269,7 @@ def train_part(
         return results
 
     cfg = TrainConfig(steps=steps, minutes=minutes, lr=p.lr, seed=seed, batch_size=1)
+    torch.manual_seed(seed)  # the model's initial weights
     ds = open_dataset(data)
     size = info["size"]
     if part == "tokenizer":
@@ -260,7 +280,7 @@ def train_part(
     elif part == "lam":
         model = LatentActionModel.from_config(LAMConfig(image_size=size, **p.lam))
         clips = ClipDataset(ds, p.lam_clip, split="train", seed=seed)
-        cfg.batch_size, step_fn, sample_fn = p.lam_batch, _lam_step, None
+        cfg.batch_size, step_fn, sample_fn = p.lam_batch, _lam_step, _lam_samples
     else:
         tokenizer = _load_part(out, "tokenizer")
         lam = _load_part(out, "lam") if actions == "latent" else None
@@ -273,7 +293,8 @@ def train_part(
             dyn["action_dim"] = int(ds.action_space.shape[0])
         model = DynamicsModel.from_config(DynamicsConfig(**dyn))
         clips = TokenClips(episodes, min(p.dynamics_clip, p.dynamics["max_context"]))
-        cfg.batch_size, step_fn, sample_fn = p.dynamics_batch, _dynamics_step, None
+        cfg.batch_size, step_fn = p.dynamics_batch, _dynamics_step
+        sample_fn = functools.partial(_dynamics_samples, tokenizer)
     _write_genie_json(out, data, info, ds, preset, actions if part == "dynamics" else None)
     ck = train(
         model,
