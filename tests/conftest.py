@@ -23,6 +23,18 @@ GYM_MODELS = sorted(p.stem for p in GYM_ASSETS.glob("*.xml"))
 DMC_MODELS = sorted(p.stem for p in DMC_ASSETS.glob("*.xml"))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module of tiny models (a second thread only adds synchronization, and on a loaded
+    machine much waiting); the previous count is restored after the module."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def asset():
     """Path of a test MJCF file by name."""

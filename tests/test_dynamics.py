@@ -16,14 +16,7 @@ import torch.nn.functional as F
 from worldsim.models.blocks import Attention, RelativePositionBias, STBlock
 from worldsim.models.dynamics import DynamicsConfig, DynamicsModel, mask_ratio
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These models are tiny: a second thread only adds synchronization (and on a loaded machine, much waiting)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 K = 8  # vocabulary of the small models

@@ -16,14 +16,7 @@ from worldsim.metrics import codebook_usage, normalized_mutual_information, psnr
 from worldsim.models.lam import LAMConfig, LatentActionModel
 from worldsim.models.tokenizer import TokenizerConfig, VideoTokenizer, to_uint8, to_unit
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These models are tiny: a second thread only adds synchronization (and on a loaded machine, much waiting)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tokenizer(downsample: int = 4, quantizer: str = "vq", **kwargs) -> VideoTokenizer:
