@@ -176,6 +176,7 @@ def train(
         FileNotFoundError: ``resume`` without a checkpoint in ``out``.
     """
     out = Path(out)
+    owns_group = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized()
     rank, world, device = distributed_setup()
     ckpt_path = out / CHECKPOINT
     if ckpt_path.exists() and not resume:
@@ -278,4 +279,7 @@ def train(
     ck = checkpoint()
     if writer is not None:
         writer.close()
+    if owns_group:  # a process group left to interpreter exit can abort a rank ("terminate called ...")
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return ck
