@@ -2,19 +2,21 @@
 
 For each task (``PushBox``, ``CartPole``):
 
-1. record ``--episodes`` episodes of ``--steps`` env steps at ``--size`` px into ``OUT/data/<task>`` (kept between
-   runs): PushBox under the smooth random policy; CartPole under a noisy balancing controller (uniform random
-   forces drop the pole within ~10 steps, so a clip would show little but falling), whose Ornstein-Uhlenbeck noise
-   moves the cart visibly;
+1. record ``--episodes`` episodes of ``--steps`` recorded frames at ``--size`` px into ``OUT/data/<task>`` (kept
+   between runs): PushBox under a waypoint-seeking pusher that runs through the box every other waypoint (one frame
+   per 2 env steps); CartPole under a noisy balancing controller (uniform random forces drop the pole within ~10
+   steps, so a clip would show little but falling), whose Ornstein-Uhlenbeck noise moves the cart visibly;
 2. train, each part for ``--minutes`` wall-clock minutes (preset ``--preset``): the video tokenizer, the latent
    action model and a latent-action dynamics model (``OUT/<task>/latent``), and a true-action dynamics model on
    the same tokenizer (``OUT/<task>/true``); a part whose checkpoint exists is kept (``--retrain`` to redo);
-3. evaluate both on held-out episodes (``worldsim.models.evaluate``: ``eval.json`` and ``rollouts.png`` under each
-   model directory) and time a DreamEnv at ``--size`` px;
+3. evaluate both on held-out episodes from ``--context`` real frames (``worldsim.models.evaluate``: ``eval.json``
+   and ``rollouts.png`` under each model directory), the true-action model also from 2 frames (the least that shows
+   a velocity), and time a DreamEnv at ``--size`` px;
 4. print the goal table: measured value, baseline, goal; write everything to ``OUT/world_model.json``.
 
 Baselines: copy-last-frame (every future frame = the last real one) for the dynamics PSNR; random latent actions
-for ΔtPSNR (Genie's controllability measure); ``--size`` 64 and ``--minutes`` 15 are the issue's settings.
+for ΔtPSNR (Genie's controllability measure); ``--size`` 64 and ``--minutes`` 15 are the issue's settings. Each
+model trains on all of torch's threads (both cores of the 2-core CI machine), one after the other.
 
     python benchmarks/world_model.py                 # the full run (about 2 h on 2 cores)
     python benchmarks/world_model.py --minutes 4     # shorter training, same table
@@ -69,7 +71,7 @@ class WaypointPusherPolicy(Policy):
     64 px view within ~15 steps, leaving clips of a still box."""
 
     name = "waypoint_pusher"
-    region = np.array([[0.0, -0.25], [0.6, 0.25]])  # x, y (m) that the camera sees
+    region = np.array([[0.05, -0.2], [0.55, 0.2]])  # x, y (m) that the camera sees
     kp, kd, noise = 6.0, 1.5, 0.3
 
     def __init__(self, action_space, num_envs, seed=0, hold=(8, 17)):
@@ -190,6 +192,8 @@ def goal_rows(task: str, lat: dict, tru: dict, speed: float) -> list[tuple]:
          lat["tokenizer_codes"]["usage"] >= 0.8),
         (task, "true-action PSNR step 1 [dB]", tru["psnr_1"], tru["copy_last_psnr_1"], "copy-last + 3",
          tru["psnr_1"] >= tru["copy_last_psnr_1"] + 3),
+        (task, "  the same from 2 context frames", tru["psnr_1_context_2"], tru["copy_last_psnr_1_context_2"],
+         "(report)", None),
         (task, f"true-action PSNR step {h} [dB]", tru[f"psnr_{h}"], tru[f"copy_last_psnr_{h}"], "> copy-last",
          tru[f"psnr_{h}"] > tru[f"copy_last_psnr_{h}"]),
         (task, "latent-action PSNR step 1 [dB]", lat["psnr_1"], lat["copy_last_psnr_1"], "(report)", None),
@@ -218,6 +222,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget per model")
     ap.add_argument("--preset", default="small")
     ap.add_argument("--horizon", type=int, default=16)
+    ap.add_argument("--context", type=int, default=4, help="real frames before the generated ones")
     ap.add_argument("--clips", type=int, default=32)
     ap.add_argument("--out", default="outputs/world_model")
     ap.add_argument("--retrain", action="store_true")
@@ -227,8 +232,11 @@ def main() -> None:
     for task in args.tasks:
         data = record_data(task, out, args.episodes, args.steps, args.size)
         report[f"{task}_train_seconds"] = train_models(task, data, out, args.minutes, args.preset, args.retrain)
-        lat = evaluate(out / task / "latent", str(data), horizon=args.horizon, context=2, max_clips=args.clips)
-        tru = evaluate(out / task / "true", str(data), horizon=args.horizon, context=2, max_clips=args.clips)
+        ev = {"horizon": args.horizon, "max_clips": args.clips}
+        lat = evaluate(out / task / "latent", str(data), context=args.context, **ev)
+        tru = evaluate(out / task / "true", str(data), context=args.context, **ev)
+        tru2 = evaluate(load(out / task / "true"), str(data), context=2, **ev)  # a loaded model: nothing written
+        tru["psnr_1_context_2"], tru["copy_last_psnr_1_context_2"] = tru2["psnr_1"], tru2["copy_last_psnr_1"]
         print(format_table(lat), format_table(tru), sep="\n")
         speed = dream_speed(out / task / "latent")
         report[task] = {"latent": lat, "true": tru, "dream_env_steps_per_s": speed}

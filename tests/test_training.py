@@ -1,6 +1,7 @@
 """The shared training loop: exact resume (also after kill -9 mid-run), atomic checkpoints, EMA, and the DDP path
 with two gloo processes under torchrun."""
 
+import math
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from worldsim.models.training import CHECKPOINT, EMA, BatchStream, TrainConfig
+from worldsim.models.training import CHECKPOINT, EMA, BatchStream, TrainConfig, learning_rate
 
 # a tiny regression problem whose every step consumes data and random numbers (dropout)
 TOY = textwrap.dedent("""
@@ -38,12 +39,12 @@ TOY = textwrap.dedent("""
         loss = (net(batch["x"])[:, 0] - batch["y"]).square().mean()
         return loss, {"mse": loss.item()}
 
-    def run(out, steps, resume=False, checkpoint_minutes=100.0, slow=0.0):
+    def run(out, steps, resume=False, checkpoint_minutes=100.0, slow=0.0, minutes=None):
         def slow_step(net, batch):
             import time; time.sleep(slow)
             return step(net, batch)
-        cfg = TrainConfig(steps=steps, batch_size=8, lr=3e-2, warmup_steps=1, log_every=5,
-                          checkpoint_minutes=checkpoint_minutes, seed=1)
+        cfg = TrainConfig(steps=None if minutes else steps, minutes=minutes, batch_size=8, lr=3e-2,
+                          warmup_steps=1, log_every=5, checkpoint_minutes=checkpoint_minutes, seed=1)
         return train(model(), slow_step, Toy(), out, cfg, resume=resume, progress=False)
 
     if __name__ == "__main__":
@@ -114,6 +115,23 @@ def test_refuses_to_overwrite_or_resume_nothing(toy, tmp_path):
         TrainConfig()
 
 
+def test_learning_rate_warmup_then_cosine_to_the_floor():
+    cfg = TrainConfig(steps=1000, lr=1e-3, warmup_steps=10, min_lr_ratio=0.05)
+    assert learning_rate(cfg, 0, 0.0) == pytest.approx(1e-4)  # warm-up: (step + 1) / warmup_steps
+    assert learning_rate(cfg, 9, 0.01) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(0.01 * math.pi))))
+    assert learning_rate(cfg, 500, 0.5) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))
+    assert learning_rate(cfg, 999, 1.0) == pytest.approx(5e-5)
+    assert learning_rate(cfg, 999, 1.7) == pytest.approx(5e-5)  # past the budget (a resumed run): the floor
+    lrs = [learning_rate(cfg, s, s / 1000) for s in range(10, 1000, 10)]
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
+    const = TrainConfig(steps=10, lr=1e-3, warmup_steps=1, lr_decay="constant")
+    assert learning_rate(const, 5, 0.9) == 1e-3
+    with pytest.raises(ValueError, match="lr_decay"):
+        TrainConfig(steps=1, lr_decay="step")
+    with pytest.raises(ValueError, match="min_lr_ratio"):
+        TrainConfig(steps=1, min_lr_ratio=2.0)
+
+
 def test_ema_and_batch_stream():
     net = torch.nn.Linear(2, 1)
     ema = EMA(net, 0.5)
@@ -131,17 +149,32 @@ def test_ema_and_batch_stream():
         BatchStream(data[:3], 2, seed=0, world=2)
 
 
+def _torchrun(tmp_path, name, body, port):
+    runner = tmp_path / f"{name}.py"
+    runner.write_text(f"import sys, os, torch; sys.path.insert(0, {str(tmp_path)!r})\nimport toy_train\n{body}\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                        str(runner)], env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
 def test_ddp_with_two_gloo_processes(toy, tmp_path):
     """torchrun --nproc_per_node=2: both processes train (gloo), rank 0 writes one checkpoint with both ranks'
     data positions, and the model learned."""
-    _, script = toy
-    runner = tmp_path / "ddp_run.py"
-    runner.write_text(f"import sys; sys.path.insert(0, {str(tmp_path)!r})\nimport toy_train\n"
-                      f"toy_train.run({str(tmp_path / 'ddp')!r}, 40)\n")  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-                        str(runner)], env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
+    _torchrun(tmp_path, "ddp_run", f"toy_train.run({str(tmp_path / 'ddp')!r}, 40)", 29517)
     ck = torch.load(tmp_path / "ddp" / CHECKPOINT, weights_only=False)
     assert ck["step"] == 40 and isinstance(ck["data"], list) and len(ck["data"]) == 2
     assert ck["metrics"]["mse"] < 2.0
+
+
+def test_ddp_minutes_budget_stops_all_ranks_together(toy, tmp_path):
+    """A wall-clock budget under DDP: the ranks share one elapsed time (the slowest rank's), so they use one
+    learning rate, stop at the same step (no rank left waiting in an all-reduce) and end with identical weights."""
+    out = str(tmp_path / "ddp_minutes")
+    body = (f"ck = toy_train.run({out!r}, 0, minutes=0.02, slow=0.005 * (1 + int(os.environ['RANK'])))\n"
+            f"torch.save({{'step': ck['step'], 'model': ck['model']}}, {out!r} + '/rank' + os.environ['RANK'] + '.pt')")
+    _torchrun(tmp_path, "ddp_minutes", body, 29518)
+    a, b = (torch.load(f"{out}/rank{r}.pt", weights_only=False) for r in (0, 1))
+    assert a["step"] == b["step"] > 5
+    for k in a["model"]:
+        torch.testing.assert_close(a["model"][k], b["model"][k], rtol=0, atol=0)

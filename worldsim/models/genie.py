@@ -42,7 +42,12 @@ GENIE_FILE = "genie.json"
 
 @dataclass(frozen=True)
 class Preset:
-    """Model sizes and batch/clip settings of one preset (``small``: minutes on a 2-core CPU; ``base``: a GPU)."""
+    """Model sizes and batch/clip settings of one preset (``small``: minutes on a 2-core CPU; ``base``: a GPU).
+
+    The dynamics model trains on clips of exactly ``dynamics["max_context"]`` frames, so that every temporal position
+    a rollout uses has been trained (a shorter training clip leaves the last positions' embeddings untrained, and a
+    rollout collapses when its window reaches them).
+    """
 
     tokenizer: dict
     lam: dict
@@ -51,7 +56,6 @@ class Preset:
     lam_batch: int
     lam_clip: int
     dynamics_batch: int
-    dynamics_clip: int
     lr: float
 
 
@@ -59,23 +63,21 @@ PRESETS = {
     "small": Preset(
         tokenizer={"downsample": 8, "channels": (32, 64, 128), "res_blocks": 1, "num_codes": 256, "code_dim": 32},
         lam={"patch": 8, "dim": 96, "depth": 2, "decoder_depth": 2, "heads": 4, "max_frames": 8},
-        dynamics={"dim": 128, "depth": 3, "heads": 4, "max_context": 8, "context_noise": 0.05},
+        dynamics={"dim": 128, "depth": 3, "heads": 4, "max_context": 6, "context_noise": 0.05},
         tokenizer_batch=32,
         lam_batch=8,
         lam_clip=4,
         dynamics_batch=8,
-        dynamics_clip=6,
         lr=1e-3,
     ),
     "base": Preset(
         tokenizer={"downsample": 4, "channels": (64, 128), "res_blocks": 2, "num_codes": 1024, "code_dim": 32},
         lam={"patch": 8, "dim": 256, "depth": 4, "decoder_depth": 4, "heads": 8, "max_frames": 16},
-        dynamics={"dim": 512, "depth": 8, "heads": 8, "max_context": 16},
+        dynamics={"dim": 512, "depth": 8, "heads": 8, "max_context": 12},
         tokenizer_batch=64,
         lam_batch=16,
         lam_clip=8,
         dynamics_batch=16,
-        dynamics_clip=12,
         lr=3e-4,
     ),
 }
@@ -292,7 +294,7 @@ def train_part(
         else:
             dyn["action_dim"] = int(ds.action_space.shape[0])
         model = DynamicsModel.from_config(DynamicsConfig(**dyn))
-        clips = TokenClips(episodes, min(p.dynamics_clip, p.dynamics["max_context"]))
+        clips = TokenClips(episodes, model.config.max_context)
         cfg.batch_size, step_fn = p.dynamics_batch, _dynamics_step
         sample_fn = functools.partial(_dynamics_samples, tokenizer)
     _write_genie_json(out, data, info, ds, preset, actions if part == "dynamics" else None)

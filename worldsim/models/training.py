@@ -36,11 +36,29 @@ from tqdm import tqdm
 
 CHECKPOINT = "checkpoint.pt"
 
+LR_DECAYS = ("cosine", "constant")
+"""``TrainConfig.lr_decay``: after the linear warm-up, the learning rate follows a half cosine from ``lr`` down to
+``min_lr_ratio · lr`` over the budget (the fraction of ``steps`` done, or of ``minutes`` elapsed), or stays at ``lr``."""
+
+
+def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
+    """The learning rate at ``step`` with ``progress`` (fraction of the budget used, clamped to [0, 1]): linear
+    warm-up over ``warmup_steps``, times the decay of ``config.lr_decay`` (see :data:`LR_DECAYS`)."""
+    warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+    if config.lr_decay == "constant":
+        return config.lr * warm
+    frac = min(1.0, max(0.0, progress))
+    floor = config.min_lr_ratio
+    return config.lr * warm * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * frac)))
+
 
 @dataclass
 class TrainConfig:
     """How long and how to train. Exactly one of ``steps`` and ``minutes`` bounds the run (``steps`` wins if both);
-    the step count is global (batches of ``batch_size`` per process)."""
+    the step count is global (batches of ``batch_size`` per process). The learning rate warms up linearly over
+    ``warmup_steps`` and then follows ``lr_decay`` (see :data:`LR_DECAYS` and :func:`learning_rate`): by default a
+    cosine from ``lr`` to ``min_lr_ratio · lr`` at the end of the budget, which matters for the minutes-long runs
+    of a CPU, whose last steps then average out the noise of the large early ones."""
 
     steps: int | None = None
     minutes: float | None = None
@@ -48,6 +66,8 @@ class TrainConfig:
     lr: float = 3e-4
     weight_decay: float = 0.01
     warmup_steps: int = 100
+    lr_decay: str = "cosine"
+    min_lr_ratio: float = 0.05
     grad_clip: float = 1.0
     ema_decay: float = 0.995
     checkpoint_minutes: float = 2.0
@@ -64,6 +84,10 @@ class TrainConfig:
             raise ValueError(f"minutes must be positive, got {self.minutes}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
 
 
 class EMA:
@@ -212,8 +236,18 @@ def train(
 
         writer = SummaryWriter(str(out / "tb"), purge_step=step if resume else None)
 
-    def lr_at(s: int) -> float:
-        return config.lr * min(1.0, (s + 1) / max(1, config.warmup_steps))
+    def elapsed() -> float:
+        """Seconds trained so far, the same on every rank (the slowest rank's), so that all ranks use one learning
+        rate and stop at the same step."""
+        e = elapsed0 + time.monotonic() - t0
+        if world > 1:
+            e_t = torch.tensor([e], dtype=torch.float64, device=device)
+            torch.distributed.all_reduce(e_t, op=torch.distributed.ReduceOp.MAX)
+            e = float(e_t)
+        return e
+
+    def budget_used(seconds: float) -> float:
+        return step / total if total is not None else seconds / budget
 
     def checkpoint() -> dict:
         gathered_data, gathered_rng = stream.state(), _rng_state()
@@ -239,12 +273,14 @@ def train(
     while True:
         if total is not None and step >= total:
             break
-        if total is None and elapsed0 + time.monotonic() - t0 >= budget:
+        seconds = elapsed() if total is None else 0.0
+        if total is None and seconds >= budget:
             break
+        lr = learning_rate(config, step, budget_used(seconds))
         batch = _to(stream.next(), device)
         net.train()
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr
         loss, logs = step_fn(net, batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at step {step}")
@@ -266,7 +302,7 @@ def train(
             if writer is not None:
                 for k, v in metrics.items():
                     writer.add_scalar(f"train/{k}", v, step)
-                writer.add_scalar("train/lr", lr_at(step), step)
+                writer.add_scalar("train/lr", lr, step)
         if writer is not None and sample_fn is not None and step % config.sample_every == 0:
             with torch.no_grad():
                 writer.add_image("samples", sample_fn(ema.model, batch).cpu(), step, dataformats="HWC")
