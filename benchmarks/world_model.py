@@ -12,7 +12,8 @@ For each task (``PushBox``, ``CartPole``):
 3. evaluate both on held-out episodes from ``--context`` real frames (``worldsim.models.evaluate``: ``eval.json``
    and ``rollouts.png`` under each model directory), the true-action model also from 2 frames (the least that shows
    a velocity), and time a DreamEnv at ``--size`` px;
-4. print the goal table: measured value, baseline, goal; write everything to ``OUT/world_model.json``.
+4. print the goal table: measured value, baseline, goal; write everything to ``OUT/world_model.json`` and the PSNR
+   vs horizon curves of both models to ``OUT/<task>_psnr_horizon.png``.
 
 Baselines: copy-last-frame (every future frame = the last real one) for the dynamics PSNR; random latent actions
 for ΔtPSNR (Genie's controllability measure); ``--size`` 64 and ``--minutes`` 15 are the issue's settings. Each
@@ -38,7 +39,7 @@ from gymnasium.utils.env_checker import check_env
 from worldsim.data import record
 from worldsim.data.policies import Policy
 from worldsim.models import DreamEnv, load, train_part
-from worldsim.models.evaluate import evaluate, format_table
+from worldsim.models.evaluate import evaluate, format_table, save_psnr_plot
 from worldsim.models.training import CHECKPOINT
 
 
@@ -238,6 +239,7 @@ def main() -> None:
         tru2 = evaluate(load(out / task / "true"), str(data), context=2, **ev)  # a loaded model: nothing written
         tru["psnr_1_context_2"], tru["copy_last_psnr_1_context_2"] = tru2["psnr_1"], tru2["copy_last_psnr_1"]
         print(format_table(lat), format_table(tru), sep="\n")
+        save_psnr_plot(out / f"{task}_psnr_horizon.png", {"latent actions": lat, "true actions": tru})
         speed = dream_speed(out / task / "latent")
         report[task] = {"latent": lat, "true": tru, "dream_env_steps_per_s": speed}
         rows += goal_rows(task, lat, tru, speed)
@@ -249,7 +251,7 @@ def main() -> None:
     tmp = out / f".world_model.json.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(report, indent=2, default=float))
     os.replace(tmp, out / "world_model.json")
-    print(f"wrote {out / 'world_model.json'}; rollouts.png under each model's eval/")
+    print(f"wrote {out / 'world_model.json'}, <task>_psnr_horizon.png; rollouts.png under each model's eval/")
 
 
 if __name__ == "__main__":

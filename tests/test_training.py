@@ -171,8 +171,10 @@ def test_ddp_minutes_budget_stops_all_ranks_together(toy, tmp_path):
     """A wall-clock budget under DDP: the ranks share one elapsed time (the slowest rank's), so they use one
     learning rate, stop at the same step (no rank left waiting in an all-reduce) and end with identical weights."""
     out = str(tmp_path / "ddp_minutes")
-    body = (f"ck = toy_train.run({out!r}, 0, minutes=0.02, slow=0.005 * (1 + int(os.environ['RANK'])))\n"
-            f"torch.save({{'step': ck['step'], 'model': ck['model']}}, {out!r} + '/rank' + os.environ['RANK'] + '.pt')")
+    body = (
+        f"ck = toy_train.run({out!r}, 0, minutes=0.02, slow=0.005 * (1 + int(os.environ['RANK'])))\n"
+        f"torch.save({{'step': ck['step'], 'model': ck['model']}}, {out!r} + '/rank' + os.environ['RANK'] + '.pt')"
+    )
     _torchrun(tmp_path, "ddp_minutes", body, 29518)
     a, b = (torch.load(f"{out}/rank{r}.pt", weights_only=False) for r in (0, 1))
     assert a["step"] == b["step"] > 5

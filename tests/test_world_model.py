@@ -122,8 +122,12 @@ def test_evaluation_writes_finite_numbers_and_a_picture(trained):
 
     grid = iio.imread(root / "latent" / "eval" / "rollouts.png")
     assert grid.shape[2] == 3 and grid.shape[0] >= 2 * 32 and grid.std() > 0
+    assert len(res["random_action_psnr_per_step"]) == 3
+    plot = iio.imread(root / "latent" / "eval" / "psnr_horizon.png")[..., :3]
+    assert plot.shape[:2] == (400, 600) and (plot < 128).any(axis=-1).mean() > 0.01  # axes, lines and labels drawn
     res = evaluate(root / "true", data, horizon=3, context=2, max_clips=4, out=root / "true_eval")
     assert np.isfinite(res["psnr_1"]) and "delta_t_psnr" not in res
+    assert (root / "true_eval" / "psnr_horizon.png").is_file()
 
 
 def test_train_and_eval_commands(trained, tmp_path, capsys):

@@ -133,7 +133,7 @@ def _eval(args: argparse.Namespace) -> int:
         return 2
     print(format_table(res))
     out = args.out or Path(args.model_dir) / "eval"
-    print(f"wrote {Path(out) / 'eval.json'} and {Path(out) / 'rollouts.png'}")
+    print(f"wrote {Path(out) / 'eval.json'}, {Path(out) / 'rollouts.png'} and {Path(out) / 'psnr_horizon.png'}")
     return 0
 
 

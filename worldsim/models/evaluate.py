@@ -10,7 +10,9 @@ On clips of ``context + horizon`` frames from held-out episodes (never seen in t
   perplexity, normalized mutual information with the discretized true actions and a linear-probe R² of the true
   actions from the one-hot codes.
 
-Writes ``eval.json`` (every number) and ``rollouts.png`` (real over generated frames of a few clips) atomically.
+Writes ``eval.json`` (every number), ``rollouts.png`` (real over generated frames of a few clips) and
+``psnr_horizon.png`` (PSNR vs rollout step: the model, copy-last-frame and, for a latent-action model, random
+actions) atomically.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def evaluate(
         pred_random = generate(rand, past)
         res["delta_t_psnr"] = delta_t_psnr(future, pred, pred_random, t=min(4, horizon))
         res["delta_psnr_per_step"] = delta_psnr_per_step(future, pred, pred_random).tolist()
+        res["random_action_psnr_per_step"] = psnr_per_step(pred_random, future).tolist()
         res["latent_codes"] = {k: v for k, v in codebook_usage(inferred, model.num_actions).items() if k != "counts"}
         codes_flat, acts_flat = inferred.flatten(), true_actions.flatten(0, 1)
         res["nmi_true_actions"] = normalized_mutual_information(codes_flat, discretize_actions(acts_flat, bins=3))
@@ -134,6 +137,7 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         _write(out / "eval.json", json.dumps(res, indent=2).encode())
         _save_grid(out / "rollouts.png", future[:4], pred[:4], ctx[:4, -1])
+        save_psnr_plot(out / "psnr_horizon.png", {res["action_mode"]: res})
     return res
 
 
@@ -157,6 +161,36 @@ def _save_grid(path: Path, real: torch.Tensor, generated: torch.Tensor, last_con
     grid = torch.cat(rows, 0).numpy()
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
     iio.imwrite(tmp, grid)
+    os.replace(tmp, path)
+
+
+def save_psnr_plot(path: str | Path, results: dict[str, dict]) -> None:
+    """PSNR vs rollout step of one or more :func:`evaluate` results (``{label: result}``), each beside its
+    copy-last-frame baseline (dashed) and, for latent-action models, random latent actions (dotted); a PNG written
+    atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for i, (label, res) in enumerate(results.items()):
+        color = f"C{i}"
+        steps = range(1, len(res["psnr_per_step"]) + 1)
+        ax.plot(steps, res["psnr_per_step"], "-o", ms=3, color=color, label=f"{label}")
+        ax.plot(steps, res["copy_last_psnr_per_step"], "--", color=color, alpha=0.6, label=f"{label}: copy-last")
+        if "random_action_psnr_per_step" in res:
+            ax.plot(steps, res["random_action_psnr_per_step"], ":", color=color, alpha=0.8,
+                    label=f"{label}: random actions")  # fmt: skip
+    first = next(iter(results.values()))
+    ax.set(xlabel="rollout step", ylabel="PSNR [dB]", title=f"{first['task']}: {first['context']} context frames")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
+    fig.savefig(tmp)
+    plt.close(fig)
     os.replace(tmp, path)
 
 
@@ -184,4 +218,4 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["evaluate", "format_table"]
+__all__ = ["evaluate", "format_table", "save_psnr_plot"]

@@ -38,7 +38,8 @@ CHECKPOINT = "checkpoint.pt"
 
 LR_DECAYS = ("cosine", "constant")
 """``TrainConfig.lr_decay``: after the linear warm-up, the learning rate follows a half cosine from ``lr`` down to
-``min_lr_ratio · lr`` over the budget (the fraction of ``steps`` done, or of ``minutes`` elapsed), or stays at ``lr``."""
+``min_lr_ratio · lr`` over the budget (the fraction of ``steps`` done, or of ``minutes`` elapsed), or stays at
+``lr``."""
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
