@@ -39,12 +39,13 @@ TOY = textwrap.dedent("""
         loss = (net(batch["x"])[:, 0] - batch["y"]).square().mean()
         return loss, {"mse": loss.item()}
 
-    def run(out, steps, resume=False, checkpoint_minutes=100.0, slow=0.0, minutes=None):
+    def run(out, steps, resume=False, checkpoint_minutes=100.0, slow=0.0, minutes=None, lr_decay="cosine"):
         def slow_step(net, batch):
             import time; time.sleep(slow)
             return step(net, batch)
         cfg = TrainConfig(steps=None if minutes else steps, minutes=minutes, batch_size=8, lr=3e-2,
-                          warmup_steps=1, log_every=5, checkpoint_minutes=checkpoint_minutes, seed=1)
+                          warmup_steps=1, log_every=5, checkpoint_minutes=checkpoint_minutes, seed=1,
+                          lr_decay=lr_decay)
         return train(model(), slow_step, Toy(), out, cfg, resume=resume, progress=False)
 
     if __name__ == "__main__":
@@ -70,10 +71,12 @@ def _weights(ck):
 
 
 def test_resume_continues_exactly(toy, tmp_path):
+    """A finished 12-step run resumed with a 30-step budget ends where a 30-step run ends. (With a constant
+    learning rate: a cosine schedule follows the budget, so a larger budget changes the rates of the first steps.)"""
     mod, _ = toy
-    full = mod.run(tmp_path / "full", 30)
-    mod.run(tmp_path / "part", 12)
-    resumed = mod.run(tmp_path / "part", 30, resume=True)
+    full = mod.run(tmp_path / "full", 30, lr_decay="constant")
+    mod.run(tmp_path / "part", 12, lr_decay="constant")
+    resumed = mod.run(tmp_path / "part", 30, resume=True, lr_decay="constant")
     assert resumed["step"] == 30
     assert torch.equal(_weights(full), _weights(resumed))
     assert torch.equal(torch.cat([v.flatten() for v in full["ema"].values()]),
@@ -99,8 +102,9 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(toy, tmp_path):
     proc.wait()
     ck = torch.load(out / CHECKPOINT, weights_only=False)
     assert 0 < ck["step"] < 400
-    resumed = mod.run(out, ck["step"] + 15, resume=True)
-    full = mod.run(tmp_path / "full", ck["step"] + 15)
+    resumed = mod.run(out, 400, resume=True)  # the same budget, so the same cosine learning-rate schedule
+    full = mod.run(tmp_path / "full", 400)
+    assert resumed["step"] == 400
     assert torch.equal(_weights(full), _weights(resumed))
 
 
