@@ -6,6 +6,10 @@ Frame quality (images channels-last ``[..., H, W, 3]``, uint8 in [0, 255] or flo
 
 Latent codes and features: :func:`codebook_usage` (usage and perplexity), :func:`normalized_mutual_information`
 between codes and :func:`discretize_actions` of true actions, and :func:`linear_probe_r2`.
+
+Physics (``[..., T, H, W]`` masks of one body over time): :func:`color_mask` (segmentation by a body's color),
+:func:`mask_centroids`, :func:`mask_areas`, :func:`area_drift`, :func:`finite_difference` (velocities and
+accelerations of centroid tracks) and NewtonGen's :func:`physical_invariance_score`.
 """
 
 from ._image import (
@@ -18,15 +22,29 @@ from ._image import (
     ssim_per_step,
 )
 from ._latent import codebook_usage, discretize_actions, linear_probe_r2, normalized_mutual_information
+from ._physics import (
+    area_drift,
+    color_mask,
+    finite_difference,
+    mask_areas,
+    mask_centroids,
+    physical_invariance_score,
+)
 
 __all__ = [
     "PSNR_CAP_DB",
+    "area_drift",
     "codebook_usage",
+    "color_mask",
     "delta_psnr_per_step",
     "delta_t_psnr",
     "discretize_actions",
+    "finite_difference",
     "linear_probe_r2",
+    "mask_areas",
+    "mask_centroids",
     "normalized_mutual_information",
+    "physical_invariance_score",
     "psnr",
     "psnr_per_step",
     "ssim",
