@@ -1,0 +1,186 @@
+"""Video diffusion transformer (DiT) with diffusion forcing: the network of worldsim's flow-matching world model.
+
+Input: a clip ``x [B, T, H, W, C]`` in which every frame ``t`` sits at its own signal level ``level[b, t]`` in [0, 1]
+on the flow-matching path (:mod:`worldsim.models.flow`: 0 is noise, 1 is the clean frame), and the action
+``a[b, t]`` that led to frame ``t`` (frame 0's is a learned "no action"). Output: the velocity ``[B, T, H, W, C]``
+of every frame. Training draws an independent level per frame (diffusion forcing, Chen et al. 2024); rollouts keep
+the context frames clean (level 1, or slightly below against drift) and integrate the new frame from noise.
+
+Network: patchify (``patch`` px) -> linear embedding + learned spatial positions + learned temporal positions ->
+``depth`` :class:`~worldsim.models.dit_blocks.AdaLNZeroBlock` (spatial attention, causal temporal attention, MLP)
+conditioned per frame on ``c = MLP(sinusoid(level)) + action embedding`` -> AdaLN-modulated final linear layer
+(zero-initialized, so the untrained network predicts velocity 0) -> unpatchify. Frame ``t``'s output depends on
+frames, levels and actions ``0..t`` only.
+
+Classifier-free guidance: with ``action_dropout`` in training, a frame's action embedding is replaced by the learned
+"null action" vector; :meth:`VideoDiT.guided` combines ``v = v_null + w · (v_cond - v_null)`` (w = 1: conditional).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import Tensor, nn
+
+from .blocks import MLP
+from .dit_blocks import AdaLNZeroBlock, patchify, unpatchify
+
+__all__ = ["DiTConfig", "VideoDiT", "level_embedding"]
+
+
+@dataclass
+class DiTConfig:
+    """Shape of a :class:`VideoDiT`.
+
+    Attributes:
+        image_size: frame height and width in pixels (square frames).
+        channels: channels per pixel (3 for RGB, or a latent's channels).
+        patch: patch size in pixels (divides ``image_size``).
+        dim, depth, heads, mlp_ratio: transformer width, blocks, heads, MLP hidden channels per channel.
+        max_frames: the most frames seen at once (learned temporal positions).
+        action_dim: channels of a true action (float); ``None`` with ``num_actions`` for latent codes.
+        num_actions: number of latent action codes (int actions) when ``action_dim`` is None.
+        action_dropout: probability, in training, that a frame's action is replaced by the null action (for
+            classifier-free guidance).
+    """
+
+    image_size: int = 64
+    channels: int = 3
+    patch: int = 4
+    dim: int = 256
+    depth: int = 6
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    max_frames: int = 8
+    action_dim: int | None = None
+    num_actions: int | None = None
+    action_dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.image_size < 1 or self.patch < 1 or self.image_size % self.patch:
+            raise ValueError(f"DiTConfig.patch={self.patch} must divide image_size={self.image_size}")
+        if self.dim % self.heads:
+            raise ValueError(f"DiTConfig.dim={self.dim} is not a multiple of heads={self.heads}")
+        if (self.action_dim is None) == (self.num_actions is None):
+            raise ValueError("DiTConfig needs exactly one of action_dim (true actions) and num_actions (latent codes)")
+        if (self.action_dim is not None and self.action_dim < 1) or (
+            self.num_actions is not None and self.num_actions < 1
+        ):
+            raise ValueError("DiTConfig.action_dim / num_actions must be positive")
+        if not 0.0 <= self.action_dropout < 1.0:
+            raise ValueError(f"DiTConfig.action_dropout must be in [0, 1), got {self.action_dropout}")
+        if self.max_frames < 1 or self.depth < 1 or self.channels < 1:
+            raise ValueError("DiTConfig.max_frames, depth and channels must be positive")
+
+
+def level_embedding(level: Tensor, dim: int, max_period: float = 10_000.0) -> Tensor:
+    """Sinusoidal features ``[..., dim]`` of signal levels ``level [...]`` in [0, 1] (scaled by 1000, as DiT does
+    with diffusion timesteps)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=level.device) / half)
+    args = 1000.0 * level.float()[..., None] * freqs
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    return nn.functional.pad(emb, (0, dim % 2))
+
+
+class VideoDiT(nn.Module):
+    """The velocity network; see the module docstring. ``forward(x, level, actions) -> velocity``."""
+
+    def __init__(self, config: DiTConfig):
+        super().__init__()
+        self.config = cfg = config
+        n_patches = (cfg.image_size // cfg.patch) ** 2
+        patch_dim = cfg.patch * cfg.patch * cfg.channels
+        self.embed = nn.Linear(patch_dim, cfg.dim)
+        self.pos_spatial = nn.Parameter(torch.randn(n_patches, cfg.dim) * 0.02)
+        self.pos_temporal = nn.Parameter(torch.randn(cfg.max_frames, cfg.dim) * 0.02)
+        self.level_mlp = MLP(cfg.dim, cfg.dim, out_dim=cfg.dim)
+        if cfg.action_dim is not None:
+            self.action_embed = MLP(cfg.action_dim, cfg.dim, out_dim=cfg.dim)
+        else:
+            self.action_embed = nn.Embedding(cfg.num_actions, cfg.dim)
+        self.no_action = nn.Parameter(torch.randn(cfg.dim) * 0.02)  # frame 0 (no action led to it)
+        self.null_action = nn.Parameter(torch.randn(cfg.dim) * 0.02)  # dropped for classifier-free guidance
+        self.blocks = nn.ModuleList(
+            AdaLNZeroBlock(cfg.dim, cfg.heads, mlp_ratio=cfg.mlp_ratio) for _ in range(cfg.depth)
+        )
+        self.final_norm = nn.LayerNorm(cfg.dim, elementwise_affine=False)
+        self.final_mod = nn.Sequential(nn.SiLU(), nn.Linear(cfg.dim, 2 * cfg.dim))
+        self.final = nn.Linear(cfg.dim, patch_dim)
+        for layer in (self.final_mod[1], self.final):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def to_config(self) -> dict:
+        """A json-able dict; ``VideoDiT.from_config(model.to_config())`` rebuilds the architecture."""
+        return asdict(self.config)
+
+    @classmethod
+    def from_config(cls, config: dict | DiTConfig) -> VideoDiT:
+        if isinstance(config, DiTConfig):
+            return cls(config)
+        unknown = sorted(set(config) - {f.name for f in fields(DiTConfig)})
+        if unknown:
+            raise ValueError(f"VideoDiT.from_config: unknown keys {unknown}")
+        return cls(DiTConfig(**config))
+
+    def _action_cond(self, actions: Tensor, b: int, t: int, drop: Tensor | None) -> Tensor:
+        cfg = self.config
+        if cfg.action_dim is not None:
+            ok = actions.dtype.is_floating_point and tuple(actions.shape) == (b, t - 1, cfg.action_dim)
+            want = f"float [B, T-1, {cfg.action_dim}] = {[b, t - 1, cfg.action_dim]}"
+        else:
+            ok = not actions.dtype.is_floating_point and tuple(actions.shape) == (b, t - 1)
+            want = f"int [B, T-1] = {[b, t - 1]} codes in [0, {cfg.num_actions})"
+        if not ok:
+            raise ValueError(f"actions must be {want}, got {actions.dtype} {list(actions.shape)}")
+        emb = self.action_embed(actions.to(self.no_action.dtype) if cfg.action_dim is not None else actions)
+        if drop is not None:
+            emb = torch.where(drop[..., None], self.null_action.expand_as(emb), emb)
+        return torch.cat([self.no_action.expand(b, 1, -1), emb], dim=1)  # [B, T, dim]
+
+    def forward(self, x: Tensor, level: Tensor, actions: Tensor, *, null_actions: bool = False) -> Tensor:
+        """Velocity of every frame.
+
+        Args:
+            x: ``[B, T, H, W, C]`` frames on the flow path (T <= max_frames).
+            level: ``[B, T]`` signal levels in [0, 1].
+            actions: ``[B, T-1, action_dim]`` floats or ``[B, T-1]`` latent codes; ``actions[:, t]`` leads to frame
+                ``t + 1``.
+            null_actions: replace every action by the null action (the unconditional branch of guidance).
+
+        Returns:
+            ``[B, T, H, W, C]`` velocities.
+        """
+        cfg = self.config
+        shape = (cfg.image_size, cfg.image_size, cfg.channels)
+        if x.dim() != 5 or tuple(x.shape[2:]) != shape or not 1 <= x.shape[1] <= cfg.max_frames:
+            raise ValueError(
+                f"x must be [B, T, {', '.join(map(str, shape))}] with 1 <= T <= {cfg.max_frames}, got {list(x.shape)}"
+            )
+        b, t = x.shape[:2]
+        if tuple(level.shape) != (b, t):
+            raise ValueError(f"level must have shape [B, T] = {[b, t]}, got {list(level.shape)}")
+        drop = None
+        if null_actions:
+            drop = torch.ones(b, t - 1, dtype=torch.bool, device=x.device)
+        elif self.training and cfg.action_dropout > 0:
+            drop = torch.rand(b, t - 1, device=x.device) < cfg.action_dropout
+        c = self.level_mlp(level_embedding(level, cfg.dim).to(x.dtype)) + self._action_cond(actions, b, t, drop)
+        h = self.embed(patchify(x, cfg.patch)) + self.pos_spatial + self.pos_temporal[:t, None]
+        for block in self.blocks:
+            h = block(h, c)
+        shift, scale = self.final_mod(c)[:, :, None].chunk(2, dim=-1)
+        out = self.final(self.final_norm(h) * (1 + scale) + shift)
+        return unpatchify(out, cfg.patch, cfg.image_size, cfg.image_size)
+
+    def guided(self, x: Tensor, level: Tensor, actions: Tensor, scale: float) -> Tensor:
+        """Classifier-free guidance: ``v_null + scale · (v_cond - v_null)``; ``scale = 1`` is the conditional model
+        (one network call), ``scale = 0`` the unconditional one."""
+        cond = self(x, level, actions)
+        if scale == 1.0:
+            return cond
+        null = self(x, level, actions, null_actions=True)
+        return null + scale * (cond - null)
