@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from .blocks import MLP
 from .dit_blocks import AdaLNZeroBlock, patchify, unpatchify
 
-__all__ = ["DiTConfig", "VideoDiT", "level_embedding"]
+__all__ = ["DiTConfig", "VideoDiT", "level_embedding", "sample_next_frame"]
 
 
 @dataclass
@@ -184,3 +184,52 @@ class VideoDiT(nn.Module):
             return cond
         null = self(x, level, actions, null_actions=True)
         return null + scale * (cond - null)
+
+
+@torch.no_grad()
+def sample_next_frame(
+    velocity,
+    context: Tensor,
+    actions: Tensor,
+    *,
+    steps: int = 4,
+    sampler: str = "heun",
+    context_level: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The frame after ``context`` by integrating the flow ODE of the last frame only (diffusion forcing rollout).
+
+    Args:
+        velocity: ``velocity(x [B, k+1, ...], level [B, k+1], actions [B, k, ...]) -> [B, k+1, ...]``, e.g. a
+            :class:`VideoDiT` or ``functools.partial(VideoDiT.guided, model, scale=w)``.
+        context: ``[B, k, H, W, C]`` known frames (on the data scale the model was trained on).
+        actions: the ``k`` actions: ``k-1`` between the context frames and the one leading to the new frame.
+        steps: sampler steps (Euler: one network call each; Heun: two).
+        sampler: ``"euler"`` or ``"heun"``.
+        context_level: signal level given to the context frames (1 = clean; slightly lower, with that much noise
+            mixed in, makes a model trained with diffusion forcing tolerate its own earlier errors).
+        generator: draws the initial noise (and the context noise when ``context_level < 1``).
+
+    Returns:
+        ``[B, H, W, C]`` the new frame at level 1.
+    """
+    from .flow import euler_sample, heun_sample, interpolate
+
+    if sampler not in ("euler", "heun"):
+        raise ValueError(f"sampler must be 'euler' or 'heun', got {sampler!r}")
+    if not 0.0 < context_level <= 1.0:
+        raise ValueError(f"context_level must be in (0, 1], got {context_level}")
+    b, k = context.shape[:2]
+    if context_level < 1.0:
+        noise = torch.randn(context.shape, generator=generator, dtype=context.dtype, device=context.device)
+        context = interpolate(noise, context, torch.full((b, k), context_level, dtype=context.dtype))
+    ctx_level = torch.full((b, k), context_level, dtype=context.dtype, device=context.device)
+
+    def last_frame_velocity(x: Tensor, t: Tensor) -> Tensor:
+        clip = torch.cat([context, x[:, None]], dim=1)
+        level = torch.cat([ctx_level, t[:, None]], dim=1)
+        return velocity(clip, level, actions)[:, -1]
+
+    x0 = torch.randn(context.shape[:1] + context.shape[2:], generator=generator, dtype=context.dtype)
+    integrate = heun_sample if sampler == "heun" else euler_sample
+    return integrate(last_frame_velocity, x0.to(context.device), steps)
