@@ -222,7 +222,8 @@ def sample_next_frame(
     b, k = context.shape[:2]
     if context_level < 1.0:
         noise = torch.randn(context.shape, generator=generator, dtype=context.dtype, device=context.device)
-        context = interpolate(noise, context, torch.full((b, k), context_level, dtype=context.dtype))
+        level = torch.full((b, k), context_level, dtype=context.dtype, device=context.device)
+        context = interpolate(noise, context, level)
     ctx_level = torch.full((b, k), context_level, dtype=context.dtype, device=context.device)
 
     def last_frame_velocity(x: Tensor, t: Tensor) -> Tensor:

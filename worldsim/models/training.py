@@ -58,8 +58,8 @@ class TrainConfig:
     """How long and how to train. Exactly one of ``steps`` and ``minutes`` bounds the run (``steps`` wins if both);
     the step count is global (batches of ``batch_size`` per process). The learning rate warms up linearly over
     ``warmup_steps`` and then follows ``lr_decay`` (see :data:`LR_DECAYS` and :func:`learning_rate`): by default a
-    cosine from ``lr`` to ``min_lr_ratio · lr`` at the end of the budget, which matters for the minutes-long runs
-    of a CPU, whose last steps then average out the noise of the large early ones."""
+    cosine from ``lr`` to ``min_lr_ratio · lr`` at the end of the budget, the usual choice for budgeted runs (a
+    4-minute A/B of the small dynamics model on CartPole measured no difference from a constant rate)."""
 
     steps: int | None = None
     minutes: float | None = None
