@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .._checks import describe as _describe
+
 
 def color_mask(frames: Tensor, color, tolerance: float = 40.0) -> Tensor:
     """Pixels of ``frames`` (uint8 ``[..., H, W, 3]``) within ``tolerance`` (Euclidean distance in 0-255 RGB) of
@@ -93,9 +95,3 @@ def physical_invariance_score(values: Tensor, eps: float = 1e-6) -> Tensor:
     var = torch.where(finite, (v - mean[..., None]).square(), torch.zeros_like(v)).sum(-1) / n
     pis = 1.0 / (1.0 + var.sqrt() / (mean.abs() + eps))
     return torch.where(n >= 2, pis, torch.full_like(pis, float("nan")))
-
-
-def _describe(x) -> str:
-    if isinstance(x, Tensor):
-        return f"{x.dtype} tensor of shape {list(x.shape)}"
-    return type(x).__name__

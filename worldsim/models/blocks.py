@@ -1,4 +1,5 @@
-"""Transformer pieces shared by the world models: multi-head attention, an MLP and the spatio-temporal block.
+"""Transformer pieces shared by the world models: multi-head attention, an MLP, the spatio-temporal block and
+patchify / unpatchify (frames [B, T, H, W, C] to patch tokens [B, T, S, p·p·C] and back, used by the LAM and the DiT).
 
 All attention goes through :func:`torch.nn.functional.scaled_dot_product_attention`, so the fused kernels (flash,
 memory-efficient) are used where the device has them and the math kernel elsewhere (CPU).
@@ -22,7 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["MLP", "Attention", "RelativePositionBias", "STBlock"]
+from .._checks import describe as _describe
+
+__all__ = ["MLP", "Attention", "RelativePositionBias", "STBlock", "patchify", "unpatchify"]
 
 
 class Attention(nn.Module):
@@ -205,3 +208,27 @@ class STBlock(nn.Module):
         x = x + y.view(b, s, t, d).transpose(1, 2)
         x = x + self.mlp(self.norm_mlp(x))
         return (x, kv) if return_kv else x
+
+
+def patchify(frames: Tensor, patch: int) -> Tensor:
+    """``frames [B, T, H, W, C]`` -> tokens ``[B, T, (H/p)·(W/p), p·p·C]`` (patches row-major, each patch's pixels
+    row-major with channels last); ``H`` and ``W`` must be multiples of ``patch``."""
+    if not isinstance(frames, Tensor) or frames.dim() != 5:
+        raise ValueError(f"frames must be a tensor [B, T, H, W, C], got {_describe(frames)}")
+    b, t, h, w, c = frames.shape
+    if not isinstance(patch, int) or patch < 1 or h % patch or w % patch:
+        raise ValueError(f"patch must be a positive int dividing H={h} and W={w}, got {patch!r}")
+    x = frames.reshape(b, t, h // patch, patch, w // patch, patch, c).permute(0, 1, 2, 4, 3, 5, 6)
+    return x.reshape(b, t, (h // patch) * (w // patch), patch * patch * c)
+
+
+def unpatchify(tokens: Tensor, patch: int, height: int, width: int) -> Tensor:
+    """Inverse of :func:`patchify`: ``tokens [B, T, S, p·p·C]`` -> frames ``[B, T, height, width, C]``."""
+    if not isinstance(tokens, Tensor) or tokens.dim() != 4:
+        raise ValueError(f"tokens must be a tensor [B, T, S, p*p*C], got {_describe(tokens)}")
+    b, t, s, d = tokens.shape
+    if height % patch or width % patch or s != (height // patch) * (width // patch) or d % (patch * patch):
+        raise ValueError(f"tokens [.., S={s}, {d}] do not tile a {height}x{width} frame with {patch}x{patch} patches")
+    c = d // (patch * patch)
+    x = tokens.reshape(b, t, height // patch, width // patch, patch, patch, c).permute(0, 1, 2, 4, 3, 5, 6)
+    return x.reshape(b, t, height, width, c)

@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from .blocks import MLP
-from .dit_blocks import AdaLNZeroBlock, patchify, unpatchify
+from .blocks import MLP, patchify, unpatchify
+from .dit_blocks import AdaLNZeroBlock
+from .flow import euler_sample, heun_sample, interpolate
 
 __all__ = ["DiTConfig", "VideoDiT", "level_embedding", "sample_next_frame"]
 
@@ -213,8 +214,6 @@ def sample_next_frame(
     Returns:
         ``[B, H, W, C]`` the new frame at level 1.
     """
-    from .flow import euler_sample, heun_sample, interpolate
-
     if sampler not in ("euler", "heun"):
         raise ValueError(f"sampler must be 'euler' or 'heun', got {sampler!r}")
     if not 0.0 < context_level <= 1.0:

@@ -1,7 +1,6 @@
-"""Building blocks of worldsim's video diffusion transformer (DiT, Peebles & Xie 2023): patchify / unpatchify and
-the AdaLN-Zero spatio-temporal block.
-
-Frames ``[B, T, H, W, C]`` become patch tokens ``[B, T, S, p·p·C]`` (``S = (H/p)·(W/p)``, row-major) and back.
+"""Building blocks of worldsim's video diffusion transformer (DiT, Peebles & Xie 2023): the AdaLN-Zero
+spatio-temporal block (and, from :mod:`~worldsim.models.blocks`, patchify / unpatchify: frames ``[B, T, H, W, C]``
+to patch tokens ``[B, T, S, p·p·C]``, ``S = (H/p)·(W/p)`` row-major, and back).
 
 :class:`AdaLNZeroBlock` is :class:`~worldsim.models.blocks.STBlock`'s factorized layout (attention within each frame,
 then causal attention across frames at each patch position, then an MLP), with every sub-layer conditioned by
@@ -22,33 +21,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .blocks import MLP, Attention
+from .blocks import MLP, Attention, patchify, unpatchify
 
-__all__ = ["AdaLNZeroBlock", "patchify", "unpatchify"]
-
-
-def patchify(frames: Tensor, patch: int) -> Tensor:
-    """``frames [B, T, H, W, C]`` -> tokens ``[B, T, (H/p)·(W/p), p·p·C]`` (patches row-major, each patch's pixels
-    row-major with channels last); ``H`` and ``W`` must be multiples of ``patch``."""
-    if not isinstance(frames, Tensor) or frames.dim() != 5:
-        raise ValueError(f"frames must be a tensor [B, T, H, W, C], got {_describe(frames)}")
-    b, t, h, w, c = frames.shape
-    if not isinstance(patch, int) or patch < 1 or h % patch or w % patch:
-        raise ValueError(f"patch must be a positive int dividing H={h} and W={w}, got {patch!r}")
-    x = frames.reshape(b, t, h // patch, patch, w // patch, patch, c).permute(0, 1, 2, 4, 3, 5, 6)
-    return x.reshape(b, t, (h // patch) * (w // patch), patch * patch * c)
-
-
-def unpatchify(tokens: Tensor, patch: int, height: int, width: int) -> Tensor:
-    """Inverse of :func:`patchify`: ``tokens [B, T, S, p·p·C]`` -> frames ``[B, T, height, width, C]``."""
-    if not isinstance(tokens, Tensor) or tokens.dim() != 4:
-        raise ValueError(f"tokens must be a tensor [B, T, S, p*p*C], got {_describe(tokens)}")
-    b, t, s, d = tokens.shape
-    if height % patch or width % patch or s != (height // patch) * (width // patch) or d % (patch * patch):
-        raise ValueError(f"tokens [.., S={s}, {d}] do not tile a {height}x{width} frame with {patch}x{patch} patches")
-    c = d // (patch * patch)
-    x = tokens.reshape(b, t, height // patch, width // patch, patch, patch, c).permute(0, 1, 2, 4, 3, 5, 6)
-    return x.reshape(b, t, height, width, c)
+__all__ = ["AdaLNZeroBlock", "patchify", "unpatchify"]  # the last two from blocks, re-exported
 
 
 class AdaLNZeroBlock(nn.Module):
@@ -91,9 +66,3 @@ class AdaLNZeroBlock(nn.Module):
         y = self.temporal(y).view(b, s, t, d).transpose(1, 2)
         x = x + mods[5] * y
         return x + mods[8] * self.mlp(modulated(2))
-
-
-def _describe(x) -> str:
-    if isinstance(x, Tensor):
-        return f"{x.dtype} tensor of shape {list(x.shape)}"
-    return type(x).__name__

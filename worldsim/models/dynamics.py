@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._checks import describe as _describe
 from .blocks import MLP, STBlock
 
 __all__ = ["ACTION_KINDS", "MASK_SCHEDULES", "ActionEmbedding", "DynamicsConfig", "DynamicsModel", "mask_ratio"]
@@ -568,12 +569,6 @@ def _crop(frames: Tensor, between: Tensor, keep: int) -> tuple[Tensor, Tensor]:
     """The last ``keep`` frames ``[B, <=keep, ...]`` and the ``<= keep - 1`` actions between them."""
     frames = frames[:, max(0, frames.shape[1] - keep) :]
     return frames, between[:, between.shape[1] - (frames.shape[1] - 1) :]
-
-
-def _describe(x) -> str:
-    if isinstance(x, Tensor):
-        return f"{x.dtype} tensor of shape {list(x.shape)}"
-    return type(x).__name__
 
 
 def _init_weights(module: nn.Module) -> None:

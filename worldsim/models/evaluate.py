@@ -168,13 +168,11 @@ def save_psnr_plot(path: str | Path, results: dict[str, dict]) -> None:
     """PSNR vs rollout step of one or more :func:`evaluate` results (``{label: result}``), each beside its
     copy-last-frame baseline (dashed) and, for latent-action models, random latent actions (dotted); a PNG written
     atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend and figures are left alone
 
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig = Figure(figsize=(6, 4), dpi=100)
+    ax = fig.subplots()
     for i, (label, res) in enumerate(results.items()):
         color = f"C{i}"
         steps = range(1, len(res["psnr_per_step"]) + 1)
@@ -190,7 +188,6 @@ def save_psnr_plot(path: str | Path, results: dict[str, dict]) -> None:
     fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
     fig.savefig(tmp)
-    plt.close(fig)
     os.replace(tmp, path)
 
 

@@ -26,6 +26,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from .._checks import describe as _describe
+
 __all__ = ["euler_sample", "flow_matching_loss", "heun_sample", "interpolate", "logit_normal_time"]
 
 VelocityFn = Callable[[Tensor, Tensor], Tensor]
@@ -77,7 +79,7 @@ def flow_matching_loss(
     err = (velocity(xt, t) - (x1 - x0)).square()
     if weight is None:
         return err.mean()
-    w = torch.broadcast_to(_expand(weight, x1) if weight.dim() < x1.dim() else weight, err.shape).to(err.dtype)
+    w = torch.broadcast_to(_expand(weight, err), err.shape)
     return (err * w).sum() / w.sum().clamp_min(1e-12)
 
 
@@ -121,9 +123,3 @@ def _time(x: Tensor, t: float) -> Tensor:
 def _expand(t: Tensor, like: Tensor) -> Tensor:
     """``t`` with trailing singleton dims so that it broadcasts against ``like`` from the left."""
     return t.reshape(*t.shape, *([1] * (like.dim() - t.dim()))).to(like.dtype)
-
-
-def _describe(x) -> str:
-    if isinstance(x, Tensor):
-        return f"{x.dtype} tensor of shape {list(x.shape)}"
-    return type(x).__name__

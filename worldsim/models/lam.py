@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .blocks import STBlock
+from .blocks import STBlock, patchify, unpatchify
 from .quantizers import QUANTIZER_KINDS, make_quantizer
 from .tokenizer import _config_from_dict, _shape, check_frames
 
@@ -241,17 +241,11 @@ class LatentActionModel(nn.Module):
 
     def _patchify(self, x: Tensor) -> Tensor:
         """``[B, F, H, W, 3]`` -> ``[B, F, P, patch * patch * 3]`` (patches in row-major order)."""
-        b, f, h, w, c = x.shape
-        p = self.config.patch
-        x = x.reshape(b, f, h // p, p, w // p, p, c).permute(0, 1, 2, 4, 3, 5, 6)
-        return x.reshape(b, f, (h // p) * (w // p), p * p * c)
+        return patchify(x, self.config.patch)
 
     def _unpatchify(self, x: Tensor) -> Tensor:
         """``[B, F, P, patch * patch * 3]`` -> ``[B, F, H, W, 3]``."""
-        b, f = x.shape[:2]
-        p, side = self.config.patch, self.config.image_size // self.config.patch
-        x = x.reshape(b, f, side, side, p, p, 3).permute(0, 1, 2, 4, 3, 5, 6)
-        return x.reshape(b, f, side * p, side * p, 3)
+        return unpatchify(x, self.config.patch, self.config.image_size, self.config.image_size)
 
     def _encode(self, x: Tensor) -> Tensor:
         """Continuous latent actions ``[B, T, code_dim]`` (before quantization) of a clip ``x [B, T+1, H, W, 3]``;
