@@ -85,7 +85,9 @@ def test_config_round_trip_and_errors():
     with pytest.raises(ValueError, match="T <= 4"):
         model(x, torch.rand(1, 5), torch.randn(1, 4, 2))
     with pytest.raises(ValueError, match="actions must be"):
-        model(x[:, :3], torch.rand(1, 3), torch.randn(1, 3, 2))
+        model(x[:, :3], torch.rand(1, 3), torch.randn(1, 4, 2))
+    with pytest.raises(ValueError, match="cond given"):
+        model(x[:, :3], torch.rand(1, 3), torch.randn(1, 2, 2), cond=x[:, :3])
     with pytest.raises(ValueError, match="level must have shape"):
         model(x[:, :3], torch.rand(1, 2), torch.randn(1, 2, 2))
 
@@ -138,3 +140,26 @@ def test_noisy_context_level():
     assert 0.5 < float(residual.std()) < 1.5 and not torch.allclose(seen["ctx"], context)
     with pytest.raises(ValueError, match="context_level"):
         sample_next_frame(velocity, context, torch.zeros(1, 2, 2), context_level=0.0)
+
+
+def test_per_frame_actions_and_conditioning_images():
+    """``T`` actions (one per frame) are accepted beside ``T-1`` (frame 0 = "no action"); with ``cond_channels``
+    the clean conditioning images enter the patch embedding, so the output depends on them, causally in time."""
+    torch.manual_seed(0)
+    model = VideoDiT(DiTConfig(image_size=16, patch=4, dim=32, depth=2, heads=2, max_frames=4, action_dim=2,
+                               cond_channels=3, action_dropout=0.0))  # fmt: skip
+    for p in model.parameters():  # leave the zero-initialized identity so that inputs matter
+        torch.nn.init.normal_(p, std=0.1)
+    x, cond = torch.randn(2, 3, 16, 16, 3), torch.randn(2, 3, 16, 16, 3)
+    level, actions = torch.rand(2, 3), torch.randn(2, 3, 2)
+    v = model(x, level, actions, cond=cond)
+    assert v.shape == x.shape
+    changed = cond.clone()
+    changed[:, 2] += 1.0  # the last frame's conditioning image
+    v2 = model(x, level, actions, cond=changed)
+    assert torch.allclose(v[:, :2], v2[:, :2], atol=1e-5) and not torch.allclose(v[:, 2], v2[:, 2])
+    a2 = actions.clone()
+    a2[:, 0] += 1.0  # the first frame's own action
+    assert not torch.allclose(model(x, level, a2, cond=cond)[:, 0], v[:, 0])
+    with pytest.raises(ValueError, match="cond must have shape"):
+        model(x, level, actions)

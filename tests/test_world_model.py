@@ -126,7 +126,7 @@ def test_evaluation_writes_finite_numbers_and_a_picture(trained):
     plot = iio.imread(root / "latent" / "eval" / "psnr_horizon.png")[..., :3]
     assert plot.shape[:2] == (400, 600) and (plot < 128).any(axis=-1).mean() > 0.01  # axes, lines and labels drawn
     res = evaluate(root / "true", data, horizon=3, context=2, max_clips=4, out=root / "true_eval")
-    assert np.isfinite(res["psnr_1"]) and "delta_t_psnr" not in res
+    assert np.isfinite(res["psnr_1"]) and np.isfinite(res["delta_t_psnr"])  # random actions from the action box
     assert (root / "true_eval" / "psnr_horizon.png").is_file()
 
 

@@ -99,20 +99,18 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from worldsim.models import train_part
+    from worldsim.models import train_dit, train_part
 
+    budget = {"minutes": args.minutes, "steps": args.steps, "preset": args.preset, "actions": args.actions,
+              "resume": args.resume, "seed": args.seed}  # fmt: skip
     try:
-        results = train_part(
-            args.part,
-            args.data,
-            args.out,
-            minutes=args.minutes,
-            steps=args.steps,
-            preset=args.preset,
-            actions=args.actions,
-            resume=args.resume,
-            seed=args.seed,
-        )
+        if args.part == "dit":
+            condition = None if args.condition == "none" else args.condition
+            results = train_dit(args.data, args.out, condition=condition, **budget)
+        else:
+            if args.condition != "none":
+                raise ValueError("--condition applies to `worldsim train dit` only")
+            results = train_part(args.part, args.data, args.out, **budget)
     except (ValueError, FileExistsError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -122,18 +120,26 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from worldsim.models.evaluate import evaluate, format_table
+    from worldsim.models.evaluate import compare, evaluate, format_comparison, format_table
 
+    kwargs = {"horizon": args.horizon, "context": args.context, "max_clips": args.clips}
     try:
-        res = evaluate(
-            args.model_dir, args.data, horizon=args.horizon, context=args.context, max_clips=args.clips, out=args.out
-        )
+        if len(args.model_dir) == 1:
+            results = {args.model_dir[0]: evaluate(args.model_dir[0], args.data, out=args.out, **kwargs)}
+        else:
+            results = compare(args.model_dir, args.data, out=args.out, **kwargs)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(format_table(res))
-    out = args.out or Path(args.model_dir) / "eval"
-    print(f"wrote {Path(out) / 'eval.json'}, {Path(out) / 'rollouts.png'} and {Path(out) / 'psnr_horizon.png'}")
+    for res in results.values():
+        print(format_table(res))
+    if len(results) > 1:
+        print(format_comparison(results))
+    for d in args.model_dir:
+        out = Path(args.out) / Path(d).name if args.out and len(results) > 1 else Path(args.out or Path(d) / "eval")
+        print(f"wrote {out / 'eval.json'}, {out / 'rollouts.png'} and {out / 'psnr_horizon.png'}")
+    if len(results) > 1:
+        print(f"wrote {Path(args.out or Path(args.model_dir[0]) / 'eval') / 'comparison.json'}")
     return 0
 
 
@@ -192,8 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="NAME", help=out_help)
     p.set_defaults(func=_record)
 
-    p = sub.add_parser("train", help="train a world model part (tokenizer, lam, dynamics) or all of it (genie)")
-    p.add_argument("part", choices=("tokenizer", "lam", "dynamics", "genie"))
+    p = sub.add_parser(
+        "train", help="train a world model: a Genie part (tokenizer, lam, dynamics), all of it (genie), or the DiT"
+    )
+    p.add_argument("part", choices=("tokenizer", "lam", "dynamics", "genie", "dit"))
     p.add_argument("--data", required=True, metavar="NAME", help="dataset recorded by `worldsim record`")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory (parts go in DIR/<part>/)")
     budget = p.add_mutually_exclusive_group(required=True)
@@ -203,17 +211,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--actions", choices=("latent", "true"), default="latent", help="what the dynamics model is conditioned on"
     )
+    p.add_argument(
+        "--condition", choices=("none", "depth", "body_id"), default="none",
+        help="dit: condition each generated frame on the simulator's depth or body-id image",
+    )  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from DIR/<part>/checkpoint.pt")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("eval", help="evaluate a trained world model on held-out episodes (table, JSON, PNG)")
-    p.add_argument("model_dir", metavar="DIR")
+    p = sub.add_parser(
+        "eval", help="evaluate trained world models on held-out episodes, side by side (table, JSON, PNG)"
+    )
+    p.add_argument("model_dir", metavar="DIR", nargs="+", help="one or more model directories")
     p.add_argument("--data", default=None, metavar="NAME", help="dataset (default: the one it was trained on)")
     p.add_argument("--horizon", type=_positive_int, default=16, help="generated frames per clip")
     p.add_argument("--context", type=_positive_int, default=1, help="real frames given before generating")
     p.add_argument("--clips", type=_positive_int, default=32, help="held-out clips evaluated")
-    p.add_argument("--out", default=None, help="output folder (default DIR/eval)")
+    p.add_argument("--out", default=None, help="output folder (default DIR/eval; with several models OUT/<name>)")
     p.set_defaults(func=_eval)
     return parser
 

@@ -1,10 +1,13 @@
 """Video diffusion transformer (DiT) with diffusion forcing: the network of worldsim's flow-matching world model.
 
 Input: a clip ``x [B, T, H, W, C]`` in which every frame ``t`` sits at its own signal level ``level[b, t]`` in [0, 1]
-on the flow-matching path (:mod:`worldsim.models.flow`: 0 is noise, 1 is the clean frame), and the action
-``a[b, t]`` that led to frame ``t`` (frame 0's is a learned "no action"). Output: the velocity ``[B, T, H, W, C]``
-of every frame. Training draws an independent level per frame (diffusion forcing, Chen et al. 2024); rollouts keep
-the context frames clean (level 1, or slightly below against drift) and integrate the new frame from noise.
+on the flow-matching path (:mod:`worldsim.models.flow`: 0 is noise, 1 is the clean frame), the action that led to
+frame ``t`` (``[B, T-1]`` actions: frame 0's is a learned "no action"; or ``[B, T]``, one per frame), and optionally
+``cond [B, T, H, W, cond_channels]``, clean images concatenated to each frame's channels before the patch embedding
+(the world model gives each frame the previous real frame there, and optionally the simulator's depth or body-id
+image). Output: the velocity ``[B, T, H, W, C]`` of every frame. Training draws an independent level per frame
+(diffusion forcing, Chen et al. 2024); rollouts keep the context frames clean (level 1, or slightly below against
+drift) and integrate the new frame from noise.
 
 Network: patchify (``patch`` px) -> linear embedding + learned spatial positions + learned temporal positions ->
 ``depth`` :class:`~worldsim.models.dit_blocks.AdaLNZeroBlock` (spatial attention, causal temporal attention, MLP)
@@ -45,6 +48,7 @@ class DiTConfig:
         num_actions: number of latent action codes (int actions) when ``action_dim`` is None.
         action_dropout: probability, in training, that a frame's action is replaced by the null action (for
             classifier-free guidance).
+        cond_channels: channels of the clean conditioning images ``cond`` given with every frame (0: none).
     """
 
     image_size: int = 64
@@ -58,6 +62,7 @@ class DiTConfig:
     action_dim: int | None = None
     num_actions: int | None = None
     action_dropout: float = 0.1
+    cond_channels: int = 0
 
     def __post_init__(self):
         if self.image_size < 1 or self.patch < 1 or self.image_size % self.patch:
@@ -74,6 +79,8 @@ class DiTConfig:
             raise ValueError(f"DiTConfig.action_dropout must be in [0, 1), got {self.action_dropout}")
         if self.max_frames < 1 or self.depth < 1 or self.channels < 1:
             raise ValueError("DiTConfig.max_frames, depth and channels must be positive")
+        if self.cond_channels < 0:
+            raise ValueError(f"DiTConfig.cond_channels must be >= 0, got {self.cond_channels}")
 
 
 def level_embedding(level: Tensor, dim: int, max_period: float = 10_000.0) -> Tensor:
@@ -94,7 +101,7 @@ class VideoDiT(nn.Module):
         self.config = cfg = config
         n_patches = (cfg.image_size // cfg.patch) ** 2
         patch_dim = cfg.patch * cfg.patch * cfg.channels
-        self.embed = nn.Linear(patch_dim, cfg.dim)
+        self.embed = nn.Linear(cfg.patch * cfg.patch * (cfg.channels + cfg.cond_channels), cfg.dim)
         self.pos_spatial = nn.Parameter(torch.randn(n_patches, cfg.dim) * 0.02)
         self.pos_temporal = nn.Parameter(torch.randn(cfg.max_frames, cfg.dim) * 0.02)
         self.level_mlp = MLP(cfg.dim, cfg.dim, out_dim=cfg.dim)
@@ -127,29 +134,42 @@ class VideoDiT(nn.Module):
             raise ValueError(f"VideoDiT.from_config: unknown keys {unknown}")
         return cls(DiTConfig(**config))
 
-    def _action_cond(self, actions: Tensor, b: int, t: int, drop: Tensor | None) -> Tensor:
+    def _action_cond(self, actions: Tensor, b: int, t: int, null_actions: bool) -> Tensor:
+        """Per-frame action embeddings ``[B, T, dim]`` from ``T-1`` actions (frame 0 gets "no action") or ``T``."""
         cfg = self.config
+        n = actions.shape[1] if actions.dim() >= 2 else -1
         if cfg.action_dim is not None:
-            ok = actions.dtype.is_floating_point and tuple(actions.shape) == (b, t - 1, cfg.action_dim)
-            want = f"float [B, T-1, {cfg.action_dim}] = {[b, t - 1, cfg.action_dim]}"
+            ok = actions.dtype.is_floating_point and actions.dim() == 3 and tuple(actions.shape[::2]) == (
+                b, cfg.action_dim)  # fmt: skip
+            want = f"float [B, T-1 or T, {cfg.action_dim}] with B={b}, T={t}"
         else:
-            ok = not actions.dtype.is_floating_point and tuple(actions.shape) == (b, t - 1)
-            want = f"int [B, T-1] = {[b, t - 1]} codes in [0, {cfg.num_actions})"
-        if not ok:
+            ok = not actions.dtype.is_floating_point and actions.dim() == 2 and actions.shape[0] == b
+            want = f"int [B, T-1 or T] with B={b}, T={t}, codes in [0, {cfg.num_actions})"
+        if not ok or n not in (t - 1, t):
             raise ValueError(f"actions must be {want}, got {actions.dtype} {list(actions.shape)}")
         emb = self.action_embed(actions.to(self.no_action.dtype) if cfg.action_dim is not None else actions)
+        drop = None
+        if null_actions:
+            drop = torch.ones(b, n, dtype=torch.bool, device=emb.device)
+        elif self.training and cfg.action_dropout > 0:
+            drop = torch.rand(b, n, device=emb.device) < cfg.action_dropout
         if drop is not None:
             emb = torch.where(drop[..., None], self.null_action.expand_as(emb), emb)
+        if n == t:
+            return emb
         return torch.cat([self.no_action.expand(b, 1, -1), emb], dim=1)  # [B, T, dim]
 
-    def forward(self, x: Tensor, level: Tensor, actions: Tensor, *, null_actions: bool = False) -> Tensor:
+    def forward(
+        self, x: Tensor, level: Tensor, actions: Tensor, *, cond: Tensor | None = None, null_actions: bool = False
+    ) -> Tensor:
         """Velocity of every frame.
 
         Args:
             x: ``[B, T, H, W, C]`` frames on the flow path (T <= max_frames).
             level: ``[B, T]`` signal levels in [0, 1].
-            actions: ``[B, T-1, action_dim]`` floats or ``[B, T-1]`` latent codes; ``actions[:, t]`` leads to frame
-                ``t + 1``.
+            actions: ``[B, T-1, action_dim]`` floats or ``[B, T-1]`` latent codes, where ``actions[:, t]`` leads to
+                frame ``t + 1``; or ``[B, T, ...]``, one per frame (``actions[:, t]`` leads to frame ``t``).
+            cond: ``[B, T, H, W, cond_channels]`` clean conditioning images (required iff ``cond_channels > 0``).
             null_actions: replace every action by the null action (the unconditional branch of guidance).
 
         Returns:
@@ -164,12 +184,15 @@ class VideoDiT(nn.Module):
         b, t = x.shape[:2]
         if tuple(level.shape) != (b, t):
             raise ValueError(f"level must have shape [B, T] = {[b, t]}, got {list(level.shape)}")
-        drop = None
-        if null_actions:
-            drop = torch.ones(b, t - 1, dtype=torch.bool, device=x.device)
-        elif self.training and cfg.action_dropout > 0:
-            drop = torch.rand(b, t - 1, device=x.device) < cfg.action_dropout
-        c = self.level_mlp(level_embedding(level, cfg.dim).to(x.dtype)) + self._action_cond(actions, b, t, drop)
+        if cfg.cond_channels:
+            want = (b, t, *shape[:2], cfg.cond_channels)
+            if cond is None or tuple(cond.shape) != want:
+                got = None if cond is None else list(cond.shape)
+                raise ValueError(f"cond must have shape [B, T, H, W, cond_channels] = {list(want)}, got {got}")
+            x = torch.cat([x, cond.to(x.dtype)], dim=-1)
+        elif cond is not None:
+            raise ValueError("cond given to a VideoDiT built with cond_channels=0")
+        c = self.level_mlp(level_embedding(level, cfg.dim).to(x.dtype)) + self._action_cond(actions, b, t, null_actions)
         h = self.embed(patchify(x, cfg.patch)) + self.pos_spatial + self.pos_temporal[:t, None]
         for block in self.blocks:
             h = block(h, c)
@@ -177,14 +200,15 @@ class VideoDiT(nn.Module):
         out = self.final(self.final_norm(h) * (1 + scale) + shift)
         return unpatchify(out, cfg.patch, cfg.image_size, cfg.image_size)
 
-    def guided(self, x: Tensor, level: Tensor, actions: Tensor, scale: float) -> Tensor:
-        """Classifier-free guidance: ``v_null + scale · (v_cond - v_null)``; ``scale = 1`` is the conditional model
-        (one network call), ``scale = 0`` the unconditional one."""
-        cond = self(x, level, actions)
+    def guided(self, x: Tensor, level: Tensor, actions: Tensor, scale: float, *, cond: Tensor | None = None) -> Tensor:
+        """Classifier-free guidance on the action: ``v_null + scale · (v_cond - v_null)`` (the convention of Ho &
+        Salimans; ``scale = 1`` is the conditional model, one network call; ``scale = 0`` the unconditional one;
+        ``scale > 1`` follows the action more strongly)."""
+        v_cond = self(x, level, actions, cond=cond)
         if scale == 1.0:
-            return cond
-        null = self(x, level, actions, null_actions=True)
-        return null + scale * (cond - null)
+            return v_cond
+        v_null = self(x, level, actions, cond=cond, null_actions=True)
+        return v_null + scale * (v_cond - v_null)
 
 
 @torch.no_grad()

@@ -29,7 +29,8 @@ class DreamEnv(Env):
         context: frames given to the model at reset (default 1).
         max_episode_steps: steps before ``truncated`` (default 200).
         render_mode: None or ``"rgb_array"`` (the current frame).
-        sampling_steps: MaskGIT iterations per generated frame (the model's default if None); fewer is faster.
+        sampling_steps: MaskGIT iterations (Genie) or ODE steps (DiT) per generated frame (the model's default if
+            None); fewer is faster.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
@@ -47,6 +48,9 @@ class DreamEnv(Env):
             from . import load
 
             model = load(model)
+        if getattr(model, "condition", None) is not None:
+            raise ValueError(f"the model is conditioned on the simulator's {model.condition} images, which a DreamEnv "
+                             "does not have (physics conditioning needs the simulator beside it)")  # fmt: skip
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if not isinstance(context, int) or not 1 <= context <= model.context_window - 1:
@@ -91,6 +95,8 @@ class DreamEnv(Env):
         self._state = self.model.start(frames[None], None if actions is None else torch.as_tensor(actions)[None])
         self._frame = frames[-1].numpy().copy()
         self._t = 0
+        # the model's sampling noise (a DiT's) comes from the env's seeded RNG, so a seeded episode repeats exactly
+        self._generator = torch.Generator().manual_seed(int(self.np_random.integers(2**62)))
         return self._frame.copy(), {}
 
     def step(self, action):
@@ -105,7 +111,7 @@ class DreamEnv(Env):
         else:
             a = torch.as_tensor(np.asarray(action, np.float32))[None]
         kwargs = {} if self.sampling_steps is None else {"steps": self.sampling_steps}
-        frame, self._state = self.model.step(self._state, a, **kwargs)
+        frame, self._state = self.model.step(self._state, a, generator=self._generator, **kwargs)
         self._frame = frame[0].numpy()
         self._t += 1
         return self._frame.copy(), 0.0, False, self._t >= self.max_episode_steps, {}

@@ -2,13 +2,17 @@
 
 On clips of ``context + horizon`` frames from held-out episodes (never seen in training):
 
-* tokenizer: reconstruction PSNR of the held-out frames, codebook usage and perplexity of their tokens;
+* tokenizer (Genie-style models): reconstruction PSNR of the held-out frames, codebook usage and perplexity;
 * dynamics: PSNR and SSIM per step of the generated frames vs the real ones, given the clip's actions (true
   actions, or for a latent-action model the codes the LAM infers from the real clip), beside the copy-last-frame
-  baseline (every future frame = the last context frame);
-* latent actions: Genie's ΔtPSNR (inferred codes vs random codes, at t = 4 and per step), code usage and
-  perplexity, normalized mutual information with the discretized true actions and a linear-probe R² of the true
-  actions from the one-hot codes.
+  baseline (every future frame = the last context frame), and the sampling speed (generated frames per second,
+  batches of ``batch`` clips);
+* controllability: Genie's ΔtPSNR, the PSNR given the clip's actions minus the PSNR given random ones (uniform
+  latent codes, or uniform in the action box for true actions), at t = 4 and per step;
+* latent actions: code usage and perplexity, normalized mutual information with the discretized true actions and
+  a linear-probe R² of the true actions from the one-hot codes.
+
+:func:`compare` evaluates several models on the same clips and writes their curves into one plot.
 
 Writes ``eval.json`` (every number), ``rollouts.png`` (real over generated frames of a few clips) and
 ``psnr_horizon.png`` (PSNR vs rollout step: the model, copy-last-frame and, for a latent-action model, random
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import torch
@@ -35,7 +40,7 @@ from ..metrics import (
     psnr_per_step,
     ssim_per_step,
 )
-from .genie import GenieWorldModel, load
+from .interface import WorldModel, load
 from .tokenizer import to_uint8
 
 
@@ -46,7 +51,7 @@ def _finite_mean(x: torch.Tensor) -> float:
 
 @torch.no_grad()
 def evaluate(
-    model: str | Path | GenieWorldModel,
+    model: str | Path | WorldModel,
     data: str | None = None,
     *,
     horizon: int = 16,
@@ -55,12 +60,13 @@ def evaluate(
     batch: int = 8,
     seed: int = 0,
     out: str | Path | None = None,
-    steps: int = 4,
+    steps: int | None = None,
 ) -> dict:
     """Evaluate ``model`` (a directory or a loaded model) on held-out clips of ``data`` (default: the model's own
-    dataset); returns the metrics and, with ``out`` (default: ``<model dir>/eval``), writes them with a picture."""
+    dataset); returns the metrics and, with ``out`` (default: ``<model dir>/eval``), writes them with a picture.
+    ``steps``: MaskGIT iterations (Genie) or ODE steps (DiT) per frame; None = the model's default."""
     model_dir = None
-    if not isinstance(model, GenieWorldModel):
+    if not isinstance(model, WorldModel):
         model_dir = Path(model)
         model = load(model_dir)
     data = data or model.data
@@ -70,11 +76,14 @@ def evaluate(
         raise ValueError(f"horizon and context must be positive, got {horizon}, {context}")
     if context > model.context_window - 1:
         raise ValueError(f"context={context} exceeds the model's window of {model.context_window - 1} frames")
-    clips = ClipDataset(data, context + horizon, split="heldout", stride=horizon)
+    condition = getattr(model, "condition", None)
+    extra = (condition,) if condition else ()
+    clips = ClipDataset(data, context + horizon, split="heldout", stride=horizon, extra_keys=extra)
     gen = torch.Generator().manual_seed(seed)
     pick = torch.randperm(len(clips), generator=gen)[:max_clips].tolist()
     frames = torch.stack([clips[i]["frames"] for i in pick])  # [N, k+T, H, W, 3] uint8
     true_actions = torch.stack([clips[i]["actions"] for i in pick])  # [N, k+T-1, A]
+    physics = torch.stack([clips[i][condition] for i in pick]) if condition else None
     ctx, future = frames[:, :context], frames[:, context:]
 
     res: dict = {
@@ -84,29 +93,37 @@ def evaluate(
         "context": context,
         "horizon": horizon,
         "action_mode": model.action_mode,
+        "model": type(model).__name__,
     }
-    # tokenizer
-    tok = model.tokenizer
-    flat = frames.flatten(0, 1)
-    codes = torch.cat([tok.encode(flat[i : i + 64]) for i in range(0, len(flat), 64)])
-    recon = torch.cat([to_uint8(tok.decode(codes[i : i + 64])) for i in range(0, len(codes), 64)])
-    res["tokenizer_psnr"] = _finite_mean(psnr(recon, flat))
-    res["tokenizer_codes"] = {k: v for k, v in codebook_usage(codes, tok.num_codes).items() if k != "counts"}
+    tok = getattr(model, "tokenizer", None)
+    if tok is not None:
+        flat = frames.flatten(0, 1)
+        codes = torch.cat([tok.encode(flat[i : i + 64]) for i in range(0, len(flat), 64)])
+        recon = torch.cat([to_uint8(tok.decode(codes[i : i + 64])) for i in range(0, len(codes), 64)])
+        res["tokenizer_psnr"] = _finite_mean(psnr(recon, flat))
+        res["tokenizer_codes"] = {k: v for k, v in codebook_usage(codes, tok.num_codes).items() if k != "counts"}
+    timing = {"seconds": 0.0, "frames": 0}
 
-    def generate(actions, past=None):
+    def generate(actions, past=None, timed=False):
+        """Rollouts of every clip, in batches of ``batch``; ``timed`` adds their time and frames to ``timing``."""
         outs = []
+        kw = {} if steps is None else {"steps": steps}
         for i in range(0, len(ctx), batch):
             p = None if past is None else past[i : i + batch]
+            if physics is not None:
+                kw["physics"] = physics[i : i + batch]
             g = torch.Generator().manual_seed(seed + i)
-            outs.append(
-                model.rollout(ctx[i : i + batch], actions[i : i + batch], past_actions=p, steps=steps, generator=g)
-            )
+            t0 = time.perf_counter()
+            outs.append(model.rollout(ctx[i : i + batch], actions[i : i + batch], past_actions=p, generator=g, **kw))
+            if timed:
+                timing["seconds"] += time.perf_counter() - t0
+                timing["frames"] += outs[-1].shape[0] * outs[-1].shape[1]
         return torch.cat(outs)
 
     if model.action_mode == "latent":
         inferred = model.infer_actions(frames)  # [N, k+T-1] from the real clip
         past, act = (inferred[:, : context - 1] if context > 1 else None), inferred[:, context - 1 :]
-        pred = generate(act, past)
+        pred = generate(act, past, timed=True)
         rand = torch.randint(0, model.num_actions, act.shape, generator=gen)
         pred_random = generate(rand, past)
         res["delta_t_psnr"] = delta_t_psnr(future, pred, pred_random, t=min(4, horizon))
@@ -120,7 +137,16 @@ def evaluate(
         res["probe_r2"] = linear_probe_r2(onehot, acts_flat, seed=seed) if len(codes_flat) >= 10 else None
     else:
         past = true_actions[:, : context - 1] if context > 1 else None
-        pred = generate(true_actions[:, context - 1 :], past)
+        act = true_actions[:, context - 1 :]
+        pred = generate(act, past, timed=True)
+        low, high = (torch.as_tensor(x) for x in model.action_space)
+        rand = low + (high - low) * torch.rand(act.shape, generator=gen)
+        pred_random = generate(rand, past)
+        res["delta_t_psnr"] = delta_t_psnr(future, pred, pred_random, t=min(4, horizon))
+        res["delta_psnr_per_step"] = delta_psnr_per_step(future, pred, pred_random).tolist()
+        res["random_action_psnr_per_step"] = psnr_per_step(pred_random, future).tolist()
+    res["frames_per_second"] = timing["frames"] / max(timing["seconds"], 1e-9)
+    res["sampling_batch"] = min(batch, len(ctx))
     copy = ctx[:, -1:].expand_as(future)
     res["psnr_per_step"] = psnr_per_step(pred, future).tolist()
     res["ssim_per_step"] = ssim_per_step(pred, future).tolist()
@@ -137,7 +163,7 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         _write(out / "eval.json", json.dumps(res, indent=2).encode())
         _save_grid(out / "rollouts.png", future[:4], pred[:4], ctx[:4, -1])
-        save_psnr_plot(out / "psnr_horizon.png", {res["action_mode"]: res})
+        save_psnr_plot(out / "psnr_horizon.png", {model_label(res): res})
     return res
 
 
@@ -192,27 +218,79 @@ def save_psnr_plot(path: str | Path, results: dict[str, dict]) -> None:
 
 
 def format_table(res: dict) -> str:
-    """The headline numbers as text."""
+    """The headline numbers of one :func:`evaluate` result as text."""
     lines = [
-        f"{res['task']} ({res['data']}): {res['clips']} held-out clips, context {res['context']}, horizon "
-        f"{res['horizon']}, {res['action_mode']} actions"
+        f"{res['task']} ({res['data']}): {res.get('model', 'world model')}, {res['clips']} held-out clips, context "
+        f"{res['context']}, horizon {res['horizon']}, {res['action_mode']} actions"
     ]
-    lines.append(
-        f"  tokenizer PSNR {res['tokenizer_psnr']:.2f} dB, codes used {res['tokenizer_codes']['usage']:.0%}, "
-        f"perplexity {res['tokenizer_codes']['perplexity']:.1f}"
-    )
+    if "tokenizer_psnr" in res:
+        lines.append(
+            f"  tokenizer PSNR {res['tokenizer_psnr']:.2f} dB, codes used {res['tokenizer_codes']['usage']:.0%}, "
+            f"perplexity {res['tokenizer_codes']['perplexity']:.1f}"
+        )
     steps = sorted(k for k in res if k.startswith("psnr_") and k[5:].isdigit())
     for k in steps:
         n = k[5:]
         lines.append(f"  dynamics PSNR at step {n}: {res[k]:.2f} dB (copy-last-frame {res['copy_last_psnr_' + n]:.2f})")
     if "delta_t_psnr" in res:
-        probe = "n/a (too few samples)" if res["probe_r2"] is None else f"{res['probe_r2']:.3f}"
-        lines.append(
-            f"  ΔtPSNR (t=4) {res['delta_t_psnr']:.2f} dB, latent codes used "
-            f"{res['latent_codes']['usage'] * 100:.0f}%, NMI with true actions {res['nmi_true_actions']:.3f}, "
-            f"probe R² {probe}"
-        )
+        line = f"  ΔtPSNR (t=4) {res['delta_t_psnr']:.2f} dB"
+        if "latent_codes" in res:
+            probe = "n/a (too few samples)" if res["probe_r2"] is None else f"{res['probe_r2']:.3f}"
+            line += (f", latent codes used {res['latent_codes']['usage'] * 100:.0f}%, NMI with true actions "
+                     f"{res['nmi_true_actions']:.3f}, probe R² {probe}")  # fmt: skip
+        lines.append(line)
+    if "frames_per_second" in res:
+        lines.append(f"  sampling: {res['frames_per_second']:.1f} frames/s (batches of {res['sampling_batch']})")
     return "\n".join(lines)
 
 
-__all__ = ["evaluate", "format_table", "save_psnr_plot"]
+def model_label(res: dict, path: str | Path | None = None) -> str:
+    """A short name of an evaluated model: its directory name, or its class and action mode."""
+    return Path(path).name if path is not None else f"{res.get('model', 'model')} ({res['action_mode']})"
+
+
+def compare(
+    models: list[str | Path], data: str | None = None, *, out: str | Path | None = None, **kwargs
+) -> dict[str, dict]:
+    """:func:`evaluate` every model directory of ``models`` on the same held-out clips (``data``, default: the first
+    model's dataset; the models must share its frame size) and return ``{directory: result}``. Each result goes to
+    ``out/<directory name>`` (default ``<directory>/eval``); ``comparison.json`` (all results) and
+    ``psnr_horizon.png`` (every model's PSNR vs step beside copy-last-frame) go to ``out`` (default: the first
+    model's ``eval`` folder). ``kwargs`` are passed to :func:`evaluate`."""
+    if not models:
+        raise ValueError("compare needs at least one model directory")
+    names = [Path(m).name for m in models]
+    if len(set(names)) != len(names):
+        raise ValueError(f"model directories must have distinct names to be told apart, got {names}")
+    if data is None:
+        data = load(models[0]).data
+    results = {}
+    for m in models:
+        sub = None if out is None else Path(out) / Path(m).name
+        results[str(m)] = evaluate(m, data, out=sub, **kwargs)
+    where = Path(out) if out is not None else Path(models[0]) / "eval"
+    where.mkdir(parents=True, exist_ok=True)
+    _write(where / "comparison.json", json.dumps(results, indent=2).encode())
+    save_psnr_plot(where / "psnr_horizon.png", {model_label(r, m): r for m, r in results.items()})
+    return results
+
+
+def format_comparison(results: dict[str, dict]) -> str:
+    """Side-by-side table of :func:`compare` results: PSNR at steps 1 and 16 (and copy-last-frame), SSIM at step 1,
+    ΔtPSNR and sampling frames/s, one row per model."""
+    first = next(iter(results.values()))
+    last = min(16, first["horizon"])
+    head = (f"{'model':<24} {'PSNR@1':>7} {'copy@1':>7} {f'PSNR@{last}':>8} {f'copy@{last}':>8} {'SSIM@1':>7} "
+            f"{'ΔtPSNR':>7} {'frames/s':>9}")  # fmt: skip
+    rows = [head, "-" * len(head)]
+    for path, r in results.items():
+        dt = r.get("delta_t_psnr")
+        rows.append(
+            f"{model_label(r, path):<24.24} {r['psnr_1']:7.2f} {r['copy_last_psnr_1']:7.2f} {r[f'psnr_{last}']:8.2f} "
+            f"{r[f'copy_last_psnr_{last}']:8.2f} {r['ssim_per_step'][0]:7.3f} "
+            f"{'n/a' if dt is None else f'{dt:.2f}':>7} {r.get('frames_per_second', float('nan')):9.1f}"
+        )
+    return "\n".join(rows)
+
+
+__all__ = ["compare", "evaluate", "format_comparison", "format_table", "save_psnr_plot"]

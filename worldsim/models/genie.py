@@ -32,6 +32,7 @@ from torch.utils.data import Dataset
 
 from ..data import ClipDataset, dataset_info, open_dataset, split_episodes
 from .dynamics import DynamicsConfig, DynamicsModel
+from .interface import WorldModel, infer_episode_actions, write_model_json
 from .lam import LAMConfig, LatentActionModel
 from .tokenizer import TokenizerConfig, VideoTokenizer, to_uint8
 from .training import CHECKPOINT, TrainConfig, train
@@ -183,21 +184,6 @@ def tokenize_episodes(
     return out
 
 
-@torch.no_grad()
-def infer_episode_actions(lam: LatentActionModel, frames: torch.Tensor) -> torch.Tensor:
-    """Latent codes [T] of an episode's T transitions (frames uint8 [T+1, H, W, 3]), in windows of the LAM's
-    ``max_frames`` frames overlapping by one frame (the LAM's encoder is causal in time)."""
-    lam.eval()
-    window = lam.config.max_frames
-    codes = []
-    start = 0
-    while start < len(frames) - 1:
-        chunk = frames[start : start + window]
-        codes.append(lam.infer_actions(chunk[None])[0])
-        start += len(chunk) - 1
-    return torch.cat(codes)
-
-
 # --------------------------------------------------------------------------------------------------- training
 
 
@@ -228,11 +214,13 @@ def train_part(
     resume: bool = False,
     seed: int = 0,
     progress: bool = True,
+    describe: bool = True,
 ) -> dict:
     """Train ``part`` (``tokenizer``, ``lam``, ``dynamics`` or ``genie`` = all three in sequence, with the time or
     step budget split 40/25/35%) on dataset ``data`` into ``out``. Returns {part: final metrics}.
 
     The dynamics model needs the tokenizer (and for ``actions="latent"`` the LAM) already trained in ``out``.
+    ``describe=False`` leaves out ``out/genie.json`` (for a LAM trained as a part of another kind of model).
     """
     if part not in (*PARTS, "genie"):
         raise ValueError(f"unknown part {part!r}; one of {(*PARTS, 'genie')}")
@@ -297,7 +285,8 @@ def train_part(
         clips = TokenClips(episodes, model.config.max_context)
         cfg.batch_size, step_fn = p.dynamics_batch, _dynamics_step
         sample_fn = functools.partial(_dynamics_samples, tokenizer)
-    _write_genie_json(out, data, info, ds, preset, actions if part == "dynamics" else None)
+    if describe:
+        write_model_json(out / GENIE_FILE, data, info, ds, preset, actions=actions if part == "dynamics" else None)
     ck = train(
         model,
         step_fn,
@@ -313,31 +302,10 @@ def train_part(
     return {part: ck["metrics"]}
 
 
-def _write_genie_json(out: Path, data: str, info: dict, ds, preset: str, actions: str | None) -> None:
-    path = out / GENIE_FILE
-    meta = json.loads(path.read_text()) if path.is_file() else {}
-    space = ds.action_space
-    meta.update(
-        {
-            "data": str(data),
-            "task": info["task"],
-            "dt": info["dt"],
-            "preset": preset,
-            "action_space": [np.asarray(space.low).tolist(), np.asarray(space.high).tolist()],
-        }
-    )
-    if actions is not None:
-        meta["actions"] = actions
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(path)
-
-
 # ---------------------------------------------------------------------------------------------- the world model
 
 
-class GenieWorldModel(nn.Module):
+class GenieWorldModel(WorldModel):
     """Tokenizer + dynamics (+ LAM) behind the inference interface (see the module docstring).
 
     Attributes: ``action_mode`` (``"latent"`` or ``"true"``), ``num_actions`` (latent codes, or None),
@@ -346,55 +314,23 @@ class GenieWorldModel(nn.Module):
     """
 
     def __init__(self, tokenizer: VideoTokenizer, dynamics: DynamicsModel, lam: LatentActionModel | None, meta: dict):
-        super().__init__()
-        self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam
-        self.action_mode = dynamics.config.action
-        self.num_actions = dynamics.config.num_actions if self.action_mode == "latent" else None
-        self.action_space = tuple(np.asarray(x, np.float32) for x in meta["action_space"])
-        size = tokenizer.config.image_size
-        self.frame_shape = (size, size, 3)
-        self.context_window = dynamics.config.max_context
-        self.dt = float(meta.get("dt", 0.0))
-        self.data = meta.get("data")
-
-    def _check_actions(self, actions, b: int) -> torch.Tensor:
-        """``actions`` as the dynamics model takes them: int [B, T] (latent) or float [B, T, A] clamped to the
-        action space (true)."""
-        if self.action_mode == "latent":
-            actions = torch.as_tensor(actions)
-            if actions.dtype.is_floating_point or actions.ndim != 2 or actions.shape[0] != b:
-                raise ValueError(
-                    f"a latent-action model takes int actions [B={b}, T], got {actions.dtype} {list(actions.shape)}"
-                )
-            return actions.long()
-        actions = torch.as_tensor(actions, dtype=torch.float32)
-        if actions.ndim != 3 or actions.shape[0] != b:
-            raise ValueError(f"a true-action model takes float actions [B={b}, T, A], got {list(actions.shape)}")
-        return actions.clamp(torch.from_numpy(self.action_space[0]), torch.from_numpy(self.action_space[1]))
+        action_mode = dynamics.config.action
+        super().__init__(
+            meta,
+            action_mode=action_mode,
+            num_actions=dynamics.config.num_actions if action_mode == "latent" else None,
+            image_size=tokenizer.config.image_size,
+            context_window=dynamics.config.max_context,
+            lam=lam,
+        )
+        self.tokenizer, self.dynamics = tokenizer.eval(), dynamics.eval()
 
     @torch.no_grad()
     def start(self, context: torch.Tensor, past_actions: torch.Tensor | None = None) -> dict:
         """The state of a stepwise rollout (:meth:`step`) from ``context`` uint8 [B, k, H, W, 3]: its tokens and the
         k-1 actions between its frames (inferred by the LAM for a latent model when not given; required for a
         true-action model with k > 1). Keeps at most ``context_window - 1`` frames."""
-        if context.dtype != torch.uint8 or context.ndim != 5 or tuple(context.shape[2:]) != self.frame_shape:
-            raise ValueError(
-                f"context must be uint8 [B, k, {', '.join(map(str, self.frame_shape))}], got "
-                f"{context.dtype} {list(context.shape)}"
-            )
-        b, k = context.shape[:2]
-        if k == 0:
-            raise ValueError("context must hold at least one frame")
-        if past_actions is None and k > 1:
-            if self.action_mode == "true":
-                raise ValueError(f"a true-action model needs the {k - 1} past_actions between the {k} context frames")
-            past_actions = self.infer_actions(context)
-        past = None if past_actions is None else self._check_actions(past_actions, b)
-        if past is not None and past.shape[1] != k - 1:
-            raise ValueError(f"past_actions must hold k-1 = {k - 1} actions (dim 1), got {past.shape[1]}")
-        keep = self.context_window - 1
-        context = context[:, -keep:]
-        past = None if past is None else past[:, past.shape[1] - (context.shape[1] - 1) :]
+        context, past = self._check_context(context, past_actions)
         return self.dynamics.start(self.tokenizer.encode(context), past)
 
     @torch.no_grad()
@@ -438,34 +374,8 @@ class GenieWorldModel(nn.Module):
         )
         return to_uint8(self.tokenizer.decode(new))
 
-    @torch.no_grad()
-    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
-        """Latent codes int [B, T] of the T transitions of ``frames`` uint8 [B, T+1, H, W, 3] (by the LAM)."""
-        if self.lam is None:
-            raise ValueError("this world model was trained with true actions and has no latent action model")
-        return torch.stack([infer_episode_actions(self.lam, f) for f in frames])
 
-    def reset_frames(self, k: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``k`` consecutive frames (uint8 [k, H, W, 3]) from a random held-out episode of the training dataset, and
-        the k-1 true actions between them (None for latent models: the LAM infers them)."""
-        if self.data is None:
-            raise ValueError("the model does not know its dataset; pass options={'frames': ...} to reset")
-        if not hasattr(self, "_heldout"):
-            ds = open_dataset(self.data)
-            _, held = split_episodes(ds.episode_indices, 0.1, 0)
-            self._heldout = list(ds.iterate_episodes(episode_indices=held))
-        ep = self._heldout[int(rng.integers(len(self._heldout)))]
-        start = int(rng.integers(0, max(1, len(ep.observations["pixels"]) - k + 1)))
-        frames = torch.from_numpy(np.ascontiguousarray(ep.observations["pixels"][start : start + k]))
-        acts = (
-            None
-            if self.action_mode == "latent"
-            else torch.from_numpy(np.asarray(ep.actions[start : start + k - 1], np.float32))
-        )
-        return frames, acts
-
-
-def load(path: str | Path) -> GenieWorldModel:
+def load_genie(path: str | Path) -> GenieWorldModel:
     """The world model trained into directory ``path`` (EMA weights), ready for ``rollout``."""
     path = Path(path)
     meta_path = path / GENIE_FILE
