@@ -1,4 +1,5 @@
-"""World-model goals of issue 9, measured in one run beside their baselines (CPU by default).
+"""World-model goals of issues 9 (Genie-style model) and 10 (flow-matching DiT), measured in one run beside their
+baselines (CPU by default).
 
 For each task (``PushBox``, ``CartPole``):
 
@@ -8,18 +9,20 @@ For each task (``PushBox``, ``CartPole``):
    steps, so a clip would show little but falling), whose Ornstein-Uhlenbeck noise moves the cart visibly;
 2. train, each part for ``--minutes`` wall-clock minutes (preset ``--preset``): the video tokenizer, the latent
    action model and a latent-action dynamics model (``OUT/<task>/latent``), and a true-action dynamics model on
-   the same tokenizer (``OUT/<task>/true``); a part whose checkpoint exists is kept (``--retrain`` to redo);
-3. evaluate both on held-out episodes from ``--context`` real frames (default 2, the least that shows a velocity;
-   4 gave the same step-1 PSNR on CartPole) (``worldsim.models.evaluate``: ``eval.json``, ``rollouts.png`` and
-   ``psnr_horizon.png`` under each model directory) and time a DreamEnv at ``--size`` px;
+   the same tokenizer (``OUT/<task>/true``); the DiT world model with true actions (``OUT/<task>/dit_true``) and
+   with the latent actions of the same LAM (``OUT/<task>/dit_latent``), each for ``--minutes``; a part whose
+   checkpoint exists is kept (``--retrain`` to redo);
+3. evaluate all four on the same held-out episodes from ``--context`` real frames (default 2, the least that shows
+   a velocity; 4 gave the same step-1 PSNR on CartPole) (``worldsim.models.evaluate``: ``eval.json``,
+   ``rollouts.png`` and ``psnr_horizon.png`` under each model directory) and time a DreamEnv at ``--size`` px;
 4. print the goal table: measured value, baseline, goal; write everything to ``OUT/world_model.json`` and the PSNR
-   vs horizon curves of both models to ``OUT/<task>_psnr_horizon.png``.
+   vs horizon curves of the models to ``OUT/<task>_psnr_horizon.png``.
 
 Baselines: copy-last-frame (every future frame = the last real one) for the dynamics PSNR; random latent actions
 for ΔtPSNR (Genie's controllability measure); ``--size`` 64 and ``--minutes`` 15 are the issue's settings. Each
 model trains on all of torch's threads (both cores of the 2-core CI machine), one after the other.
 
-    python benchmarks/world_model.py                 # the full run (about 2 h on 2 cores)
+    python benchmarks/world_model.py                 # the full run (about 3 h on 2 cores from scratch)
     python benchmarks/world_model.py --minutes 4     # shorter training, same table
 """
 
@@ -38,7 +41,7 @@ from gymnasium.utils.env_checker import check_env
 
 from worldsim.data import record
 from worldsim.data.policies import Policy
-from worldsim.models import DreamEnv, load, train_part
+from worldsim.models import DreamEnv, load, train_dit, train_part
 from worldsim.models.evaluate import evaluate, format_table, save_psnr_plot
 from worldsim.models.training import CHECKPOINT
 
@@ -164,6 +167,18 @@ def train_models(task: str, data: Path, out: Path, minutes: float, preset: str, 
         times[key] = time.perf_counter() - t0
         shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics[part].items())
         print(f"[{task}] {key}: {times[key] / 60:.1f} min, {shown}")
+    for actions in ("true", "latent"):
+        where = out / task / f"dit_{actions}"
+        if (where / "dit" / CHECKPOINT).is_file():
+            print(f"[{task}] keeping the trained DiT in {where}")
+            continue
+        if actions == "latent" and not (where / "lam").exists():
+            shutil.copytree(latent / "lam", where / "lam")  # the Genie model's LAM: the same latent actions
+        t0 = time.perf_counter()
+        metrics = train_dit(str(data), where, minutes=minutes, preset=preset, actions=actions)
+        times[f"dit_{actions}"] = time.perf_counter() - t0
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics["dit"].items())
+        print(f"[{task}] dit_{actions}: {times[f'dit_{actions}'] / 60:.1f} min, {shown}")
     return times
 
 
@@ -204,6 +219,26 @@ def goal_rows(task: str, lat: dict, tru: dict, speed: float) -> list[tuple]:
     ]  # fmt: skip
 
 
+def dit_rows(task: str, dit: dict, dit_lat: dict, genie: dict, speed: float) -> list[tuple]:
+    """(task, metric, worldsim, baseline, goal, met) of the DiT world model; ``genie``: the Genie true-action
+    model's evaluation on the same clips."""
+    h = max(int(k[5:]) for k in dit if k.startswith("psnr_") and k[5:].isdigit())
+    return [
+        (task, "DiT true-action PSNR step 1 [dB]", dit["psnr_1"], dit["copy_last_psnr_1"], "copy-last + 3",
+         dit["psnr_1"] >= dit["copy_last_psnr_1"] + 3),
+        (task, f"DiT true-action PSNR step {h} [dB]", dit[f"psnr_{h}"], dit[f"copy_last_psnr_{h}"], "> copy-last",
+         dit[f"psnr_{h}"] > dit[f"copy_last_psnr_{h}"]),
+        (task, f"DiT vs Genie PSNR step {h} [dB]", dit[f"psnr_{h}"], genie[f"psnr_{h}"], "> Genie",
+         dit[f"psnr_{h}"] > genie[f"psnr_{h}"]),
+        (task, "DiT ΔtPSNR t=4 [dB] (true vs random)", dit["delta_t_psnr"], 0.0, ">= 1", dit["delta_t_psnr"] >= 1),
+        (task, "DiT latent-action PSNR step 1 [dB]", dit_lat["psnr_1"], dit_lat["copy_last_psnr_1"], "(report)", None),
+        (task, "DiT latent ΔtPSNR t=4 [dB]", dit_lat["delta_t_psnr"], 0.0, "(report)", None),
+        (task, "DiT frames/s (batches of 8)", dit["frames_per_second"], genie["frames_per_second"], ">= 10",
+         dit["frames_per_second"] >= 10),
+        (task, "DiT DreamEnv steps/s (1 env)", speed, None, ">= 10", speed >= 10),
+    ]  # fmt: skip
+
+
 def _fmt(v) -> str:
     if v is None:
         return "-"
@@ -234,15 +269,20 @@ def main() -> None:
         ev = {"horizon": args.horizon, "max_clips": args.clips}
         lat = evaluate(out / task / "latent", str(data), context=args.context, **ev)
         tru = evaluate(out / task / "true", str(data), context=args.context, **ev)
-        print(format_table(lat), format_table(tru), sep="\n")
-        save_psnr_plot(out / f"{task}_psnr_horizon.png", {"latent actions": lat, "true actions": tru})
+        dit = evaluate(out / task / "dit_true", str(data), context=args.context, **ev)
+        dit_lat = evaluate(out / task / "dit_latent", str(data), context=args.context, **ev)
+        print(format_table(lat), format_table(tru), format_table(dit), format_table(dit_lat), sep="\n")
+        save_psnr_plot(out / f"{task}_psnr_horizon.png", {"Genie latent": lat, "Genie true": tru, "DiT true": dit,
+                                                          "DiT latent": dit_lat})  # fmt: skip
         speed = dream_speed(out / task / "latent")
-        report[task] = {"latent": lat, "true": tru, "dream_env_steps_per_s": speed}
-        rows += goal_rows(task, lat, tru, speed)
-    print(f"\n{'task':<9} {'metric':<32} {'worldsim':>9} {'baseline':>9}  {'goal':<14} met")
+        dit_speed = dream_speed(out / task / "dit_true")
+        report[task] = {"latent": lat, "true": tru, "dit_true": dit, "dit_latent": dit_lat,
+                        "dream_env_steps_per_s": speed, "dit_dream_env_steps_per_s": dit_speed}  # fmt: skip
+        rows += goal_rows(task, lat, tru, speed) + dit_rows(task, dit, dit_lat, tru, dit_speed)
+    print(f"\n{'task':<9} {'metric':<38} {'worldsim':>9} {'baseline':>9}  {'goal':<14} met")
     for task, metric, value, base, goal, met in rows:
         ok = "-" if met is None else ("yes" if met else "NO")
-        print(f"{task:<9} {metric:<32} {_fmt(value):>9} {_fmt(base):>9}  {goal:<14} {ok}")
+        print(f"{task:<9} {metric:<38} {_fmt(value):>9} {_fmt(base):>9}  {goal:<14} {ok}")
     report["rows"] = [list(r) for r in rows]
     tmp = out / f".world_model.json.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(report, indent=2, default=float))

@@ -163,3 +163,17 @@ def test_per_frame_actions_and_conditioning_images():
     assert not torch.allclose(model(x, level, a2, cond=cond)[:, 0], v[:, 0])
     with pytest.raises(ValueError, match="cond must have shape"):
         model(x, level, actions)
+
+
+def test_data_prediction_gives_the_velocity_towards_the_predicted_frame():
+    """With ``prediction="data"`` the output layer predicts the clean frame (0 at init), so the velocity is
+    ``(0 - x_t) / max(1 - t, 0.05)``: exact flow-matching velocity of a network that believes the data is 0."""
+    model = VideoDiT(DiTConfig(image_size=16, patch=4, dim=32, depth=1, heads=2, max_frames=2, action_dim=1,
+                               prediction="data"))  # fmt: skip
+    x = torch.randn(2, 2, 16, 16, 3)
+    level = torch.tensor([[0.0, 0.5], [0.99, 1.0]])
+    v = model(x, level, torch.zeros(2, 1, 1))
+    expected = -x / (1 - level).clamp_min(0.05)[..., None, None, None]
+    assert torch.allclose(v, expected)
+    with pytest.raises(ValueError, match="prediction must be"):
+        DiTConfig(action_dim=1, prediction="noise")

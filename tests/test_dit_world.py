@@ -43,7 +43,7 @@ def test_learns_an_action_driven_motion_better_than_copying_the_last_frame():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     cfg = DiTConfig(image_size=16, channels=3, cond_channels=3, patch=4, dim=64, depth=2, heads=4, max_frames=3,
-                    action_dim=1, action_dropout=0.1)  # fmt: skip
+                    action_dim=1, action_dropout=0.1, prediction="data")  # fmt: skip
     net = VideoDiT(cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3)
     step = functools.partial(_dit_step, condition=None, clean_context=0.5)

@@ -184,3 +184,18 @@ def test_ddp_minutes_budget_stops_all_ranks_together(toy, tmp_path):
     assert a["step"] == b["step"] > 5
     for k in a["model"]:
         torch.testing.assert_close(a["model"][k], b["model"][k], rtol=0, atol=0)
+
+
+def test_ema_decay_warms_up():
+    """The EMA forgets the initial weights quickly at first: decay min(d, (1+n)/(10+n)); after one update from
+    step 0 the average moves 90% of the way to the live weights."""
+    model = torch.nn.Linear(2, 2)
+    ema = EMA(model, 0.995)
+    assert ema.decay_at(0) == pytest.approx(0.1) and ema.decay_at(10_000) == 0.995
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in ema.model.parameters()]
+    ema.update(model, 0)
+    for e, b, p in zip(ema.model.parameters(), before, model.parameters(), strict=True):
+        assert torch.allclose(e, b + 0.9 * (p - b))

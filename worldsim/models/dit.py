@@ -12,7 +12,8 @@ drift) and integrate the new frame from noise.
 Network: patchify (``patch`` px) -> linear embedding + learned spatial positions + learned temporal positions ->
 ``depth`` :class:`~worldsim.models.dit_blocks.AdaLNZeroBlock` (spatial attention, causal temporal attention, MLP)
 conditioned per frame on ``c = MLP(sinusoid(level)) + action embedding`` -> AdaLN-modulated final linear layer
-(zero-initialized, so the untrained network predicts velocity 0) -> unpatchify. Frame ``t``'s output depends on
+(zero-initialized, so the untrained network outputs 0: velocity 0, or with ``prediction="data"`` the clean
+frame 0) -> unpatchify. Frame ``t``'s output depends on
 frames, levels and actions ``0..t`` only.
 
 Classifier-free guidance: with ``action_dropout`` in training, a frame's action embedding is replaced by the learned
@@ -31,7 +32,11 @@ from .blocks import MLP, patchify, unpatchify
 from .dit_blocks import AdaLNZeroBlock
 from .flow import euler_sample, heun_sample, interpolate
 
-__all__ = ["DiTConfig", "VideoDiT", "level_embedding", "sample_next_frame"]
+__all__ = ["DiTConfig", "PREDICTIONS", "VideoDiT", "level_embedding", "sample_next_frame"]
+
+PREDICTIONS = ("velocity", "data")
+MIN_NOISE = 0.05
+"""Floor of ``1 - t`` when a data prediction is turned into a velocity (bounds the velocity as ``t -> 1``)."""
 
 
 @dataclass
@@ -49,6 +54,11 @@ class DiTConfig:
         action_dropout: probability, in training, that a frame's action is replaced by the null action (for
             classifier-free guidance).
         cond_channels: channels of the clean conditioning images ``cond`` given with every frame (0: none).
+        prediction: what the output layer predicts: ``"velocity"`` (directly), or ``"data"``, the clean frame
+            ``x̂1``, turned into the velocity ``(x̂1 - x_t) / max(1 - t, 0.05)`` (x-prediction, as in Li & He 2025,
+            "Back to Basics: Let Denoising Generative Models Denoise"). With large patches (8x8x3 = 192 values per
+            token of a 192-channel model) a velocity network must carry the noise through its bottleneck; a data
+            network only outputs the clean frame, and the noise is added back exactly.
     """
 
     image_size: int = 64
@@ -63,6 +73,7 @@ class DiTConfig:
     num_actions: int | None = None
     action_dropout: float = 0.1
     cond_channels: int = 0
+    prediction: str = "velocity"
 
     def __post_init__(self):
         if self.image_size < 1 or self.patch < 1 or self.image_size % self.patch:
@@ -79,6 +90,8 @@ class DiTConfig:
             raise ValueError(f"DiTConfig.action_dropout must be in [0, 1), got {self.action_dropout}")
         if self.max_frames < 1 or self.depth < 1 or self.channels < 1:
             raise ValueError("DiTConfig.max_frames, depth and channels must be positive")
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(f"DiTConfig.prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
         if self.cond_channels < 0:
             raise ValueError(f"DiTConfig.cond_channels must be >= 0, got {self.cond_channels}")
 
@@ -198,7 +211,11 @@ class VideoDiT(nn.Module):
             h = block(h, c)
         shift, scale = self.final_mod(c)[:, :, None].chunk(2, dim=-1)
         out = self.final(self.final_norm(h) * (1 + scale) + shift)
-        return unpatchify(out, cfg.patch, cfg.image_size, cfg.image_size)
+        out = unpatchify(out, cfg.patch, cfg.image_size, cfg.image_size)
+        if cfg.prediction == "data":
+            noisy = x[..., : cfg.channels]
+            return (out - noisy) / (1.0 - level).clamp_min(MIN_NOISE).reshape(b, t, 1, 1, 1).to(out.dtype)
+        return out
 
     def guided(self, x: Tensor, level: Tensor, actions: Tensor, scale: float, *, cond: Tensor | None = None) -> Tensor:
         """Classifier-free guidance on the action: ``v_null + scale · (v_cond - v_null)`` (the convention of Ho &

@@ -63,12 +63,14 @@ class DiTPreset:
 
 DIT_PRESETS = {
     "small": DiTPreset(
-        network={"patch": 8, "dim": 192, "depth": 4, "heads": 4, "max_frames": 4, "action_dropout": 0.1},
+        network={"patch": 8, "dim": 192, "depth": 4, "heads": 4, "max_frames": 3, "action_dropout": 0.1,
+                 "prediction": "data"},
         batch=16,
         lr=5e-4,
     ),
     "base": DiTPreset(
-        network={"patch": 4, "dim": 384, "depth": 8, "heads": 6, "max_frames": 8, "action_dropout": 0.1},
+        network={"patch": 4, "dim": 384, "depth": 8, "heads": 6, "max_frames": 8, "action_dropout": 0.1,
+                 "prediction": "data"},
         batch=32,
         lr=3e-4,
     ),

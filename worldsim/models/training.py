@@ -92,16 +92,26 @@ class TrainConfig:
 
 
 class EMA:
-    """Exponential moving average of a model's parameters and buffers (used for sampling and evaluation)."""
+    """Exponential moving average of a model's parameters and buffers (used for sampling and evaluation).
+
+    The decay warms up as ``min(decay, (1 + step) / (10 + step))`` (step = updates before this one), so that the
+    average forgets the initial weights quickly in short runs: with a constant 0.995, a 400-step run's EMA still
+    held ~14% of the first weights (a DiT's EMA then denoised 8x worse than its live weights)."""
 
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
+    def decay_at(self, step: int) -> float:
+        """The decay of the update after ``step`` earlier updates."""
+        return min(self.decay, (1.0 + step) / (10.0 + step))
+
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, step: int | None = None) -> None:
+        """Move the average towards ``model``'s weights (with the warmed-up decay at ``step``; constant if None)."""
+        decay = self.decay if step is None else self.decay_at(step)
         for e, p in zip(self.model.parameters(), model.parameters(), strict=True):
-            e.lerp_(p.detach(), 1.0 - self.decay)
+            e.lerp_(p.detach(), 1.0 - decay)
         for e, b in zip(self.model.buffers(), model.buffers(), strict=True):
             e.copy_(b)
 
@@ -290,7 +300,7 @@ def train(
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         opt.step()
-        ema.update(model)
+        ema.update(model, step)
         step += 1
         bar.update(1)
         for k, v in {"loss": loss.item(), **logs}.items():
