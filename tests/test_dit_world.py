@@ -158,6 +158,21 @@ def test_video_prediction_of_several_frames_at_once(trained):
         model.predict_frames(ctx, torch.zeros(2, 4, 2))
 
 
+def test_sample_grid_for_tensorboard(trained):
+    """Real frames 1..T over the frames generated one step ahead from the real ones before them."""
+    from worldsim.models.dit_world import _dit_samples
+
+    _, root = trained
+    model = load(root / "true")
+    frames = torch.randint(0, 256, (2, 4, 32, 32, 3), dtype=torch.uint8)
+    grid = _dit_samples(model.dit, {"frames": frames, "actions": torch.zeros(2, 3, 2)}, condition=None)
+    assert grid.shape == (4 * 32, 3 * 32, 3) and grid.dtype == torch.uint8
+    assert torch.equal(grid[:32], torch.cat(list(frames[0, 1:]), 1))
+    latent = load(root / "latent")
+    assert _dit_samples(latent.dit, {"frames": frames, "actions": None}, condition=None, lam=latent.lam).shape == (
+        4 * 32, 3 * 32, 3)  # fmt: skip
+
+
 def test_dream_env_with_a_dit(trained):
     _, root = trained
     env = DreamEnv(root / "true", max_episode_steps=4, sampling_steps=1)

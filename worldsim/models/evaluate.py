@@ -10,7 +10,10 @@ On clips of ``context + horizon`` frames from held-out episodes (never seen in t
 * controllability: Genie's ΔtPSNR, the PSNR given the clip's actions minus the PSNR given random ones (uniform
   latent codes, or uniform in the action box for true actions), at t = 4 and per step;
 * latent actions: code usage and perplexity, normalized mutual information with the discretized true actions and
-  a linear-probe R² of the true actions from the one-hot codes.
+  a linear-probe R² of the true actions from the one-hot codes;
+* physics (models with true actions trained on a motion-suite dataset): Physical Invariance Score per motion
+  category, centroid error and area drift beside the simulator's own videos
+  (:func:`~worldsim.models.motion_eval.evaluate_motion_suite`), under ``"motion"``.
 
 :func:`compare` evaluates several models on the same clips and writes their curves into one plot.
 
@@ -40,7 +43,9 @@ from ..metrics import (
     psnr_per_step,
     ssim_per_step,
 )
+from ..metrics.motion_suite import MOTION_TASK
 from .interface import WorldModel, load
+from .motion_eval import evaluate_motion_suite, format_motion_table
 from .tokenizer import to_uint8
 
 
@@ -158,6 +163,10 @@ def evaluate(
         res["copy_last_psnr_per_step"][last],
     )
 
+    if res["task"] == MOTION_TASK and model.action_mode == "true":
+        kw = {} if steps is None else {"steps": steps}
+        res["motion"] = evaluate_motion_suite(model, data, context=max(2, context), seed=seed + 1, batch=batch, **kw)
+
     out = Path(out) if out is not None else (model_dir / "eval" if model_dir is not None else None)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -241,6 +250,8 @@ def format_table(res: dict) -> str:
         lines.append(line)
     if "frames_per_second" in res:
         lines.append(f"  sampling: {res['frames_per_second']:.1f} frames/s (batches of {res['sampling_batch']})")
+    if "motion" in res:
+        lines.append(format_motion_table(res["motion"]))
     return "\n".join(lines)
 
 
@@ -277,11 +288,12 @@ def compare(
 
 def format_comparison(results: dict[str, dict]) -> str:
     """Side-by-side table of :func:`compare` results: PSNR at steps 1 and 16 (and copy-last-frame), SSIM at step 1,
-    ΔtPSNR and sampling frames/s, one row per model."""
+    ΔtPSNR, sampling frames/s and, on a motion suite, the mean PIS (and the simulator's) and centroid error, one row
+    per model."""
     first = next(iter(results.values()))
     last = min(16, first["horizon"])
     head = (f"{'model':<24} {'PSNR@1':>7} {'copy@1':>7} {f'PSNR@{last}':>8} {f'copy@{last}':>8} {'SSIM@1':>7} "
-            f"{'ΔtPSNR':>7} {'frames/s':>9}")  # fmt: skip
+            f"{'ΔtPSNR':>7} {'frames/s':>9} {'PIS':>6} {'sim PIS':>7} {'centroid px':>11}")  # fmt: skip
     rows = [head, "-" * len(head)]
     for path, r in results.items():
         dt = r.get("delta_t_psnr")
@@ -289,7 +301,9 @@ def format_comparison(results: dict[str, dict]) -> str:
             f"{model_label(r, path):<24.24} {r['psnr_1']:7.2f} {r['copy_last_psnr_1']:7.2f} {r[f'psnr_{last}']:8.2f} "
             f"{r[f'copy_last_psnr_{last}']:8.2f} {r['ssim_per_step'][0]:7.3f} "
             f"{'n/a' if dt is None else f'{dt:.2f}':>7} {r.get('frames_per_second', float('nan')):9.1f}"
-        )
+            + (f" {r['motion']['model_pis']:6.3f} {r['motion']['simulator_pis']:7.3f} "
+               f"{r['motion']['model_centroid_error']:11.2f}" if "motion" in r else f" {'-':>6} {'-':>7} {'-':>11}")
+        )  # fmt: skip
     return "\n".join(rows)
 
 
