@@ -200,7 +200,8 @@ def train_dit(
 
     Args:
         actions: ``"true"`` (the recorded actions) or ``"latent"`` (codes of a latent action model, trained first
-            into ``out/lam`` with 30% of the budget unless already there).
+            into ``out/lam`` with 30% of the budget unless one is already there, e.g. a Genie model's copied LAM;
+            then the DiT gets the whole budget).
         condition: physics conditioning (:data:`CONDITIONS`); the dataset must hold that image.
         minutes / steps: exactly one: the budget (for ``"latent"``, of LAM and DiT together).
         resume: continue ``out/dit/checkpoint.pt``.
@@ -224,13 +225,13 @@ def train_dit(
     results: dict = {}
     lam = None
     if actions == "latent":
-        if not (out / "lam" / CHECKPOINT).is_file():
+        if not (out / "lam" / CHECKPOINT).is_file():  # the LAM takes 30% of the budget, the DiT the rest
             lam_budget = {"minutes": None if minutes is None else 0.3 * minutes,
                           "steps": None if steps is None else max(1, round(0.3 * steps))}  # fmt: skip
             results.update(train_part("lam", data, out, **lam_budget, preset=preset, seed=seed, progress=progress,
                                       describe=False))  # fmt: skip
-        minutes = None if minutes is None else 0.7 * minutes
-        steps = None if steps is None else max(1, round(0.7 * steps))
+            minutes = None if minutes is None else 0.7 * minutes
+            steps = None if steps is None else max(1, round(0.7 * steps))
         lam = _load_part(out, "lam").requires_grad_(False)
 
     space = ds.action_space
