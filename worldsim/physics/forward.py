@@ -16,16 +16,20 @@ class _BodyPoses(torch.autograd.Function):
     @staticmethod
     def forward(ctx, model: Model, qpos: torch.Tensor, body_ipos: torch.Tensor):
         ws = _workspace(model)
-        q = wp.from_torch(qpos.detach().contiguous(), requires_grad=True)
+        q = wp.from_torch(qpos.detach().clone(), requires_grad=True)  # own copy: backward re-runs from it
         ipos = param_to_warp("body_ipos", body_ipos.contiguous())
         ipos.requires_grad = True
         no_remainder = wp.zeros_like(q, requires_grad=False)  # qpos alone, without compensation remainders
         ns = Namespace(model.const, model.sizes, {"qpos": q, "qpos_err": no_remainder, "body_ipos": ipos}, ws.arrays)
+        args = resolve_args(eval_body_poses, ns)
+
+        def launch():
+            wp.launch(eval_body_poses, dim=model.num_worlds, inputs=args, device=model.wp_device)
+
         tape = wp.Tape()
         with tape:
-            wp.launch(eval_body_poses, dim=model.num_worlds, inputs=resolve_args(eval_body_poses, ns),
-                      device=model.wp_device)  # fmt: skip
-        ctx.tape, ctx.ws, ctx.q = tape, ws, q
+            launch()
+        ctx.tape, ctx.ws, ctx.q, ctx.launch = tape, ws, q, launch
         origin = wp.to_torch(ws.root_origin)
         xpos = (wp.to_torch(ws.xpos) + origin).clone()
         xquat = wp.to_torch(ws.xquat).clone()[..., [3, 0, 1, 2]]  # Warp (x, y, z, w) -> (w, x, y, z)
@@ -34,6 +38,7 @@ class _BodyPoses(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g_xpos, g_xquat):
         ws = ctx.ws
+        ctx.launch()  # the workspace is shared by every call: restore this call's forward values before the adjoint
         ws.zero_grad()
         ctx.q.grad.zero_()
         if g_xpos is not None:
