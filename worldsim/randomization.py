@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .physics.params import PARAM_SPECS
+from .physics.restitution import damping_ratio_from_restitution
 
 
 @dataclass
@@ -93,17 +94,40 @@ def _centre(dist, mode: str) -> float:
 @dataclass
 class ParamRandomization:
     """Randomize parameter ``name`` (an entry of ``model.get_params()``): each world's nominal value is scaled
-    by, added to, or set to a draw of ``dist`` (one draw per element of the entry)."""
+    by, added to, or set to a draw of ``dist`` (one draw per element of the entry).
+
+    ``index`` restricts it to some elements: an index into the entry without its world dim (``(1,)`` for
+    ``body_mass`` of body 1, ``(slice(None), 0)`` for every geom's sliding friction); ``shared=True`` gives all
+    the selected elements of a world one draw (a tied parameter, as :mod:`worldsim.sysid` fits them)."""
 
     name: str
     dist: Uniform | LogUniform | Normal | Choice
     mode: str = "scale"
+    index: tuple | None = None
+    shared: bool = False
 
     def __post_init__(self):
         if self.name not in PARAM_SPECS:
             raise ValueError(f"unknown parameter {self.name!r}; known: {sorted(PARAM_SPECS)}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.index is not None and not isinstance(self.index, tuple):
+            raise ValueError(f"index must be a tuple (an index into the entry without the world dim), got "
+                             f"{self.index!r}")  # fmt: skip
+
+    def apply(self, base: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """New values [k, ...] from the current ones ``base`` [k, ...] (k worlds)."""
+        index = (slice(None),) + (self.index or ())
+        try:
+            current = base[index]
+        except IndexError as e:
+            raise ValueError(f"index {self.index} does not fit {self.name} of shape {list(base.shape[1:])}") from e
+        shape = (current.shape[0],) + (1,) * (current.ndim - 1) if self.shared else current.shape
+        draw = self.dist.sample(shape, generator).to(base)
+        new = current * draw if self.mode == "scale" else current + draw if self.mode == "add" else draw
+        out = base.clone()
+        out[index] = new.expand(current.shape) if self.shared else new
+        return out
 
 
 @dataclass
@@ -123,6 +147,10 @@ class DomainRandomization:
         background: a distribution of each background channel per world (None: the task's sky color).
         camera_jitter: camera position moved by U(−camera_jitter, camera_jitter) per axis [m].
         fov_jitter: vertical field of view changed by U(−fov_jitter, fov_jitter) [degrees].
+        restitution: a distribution of the coefficient of restitution per world (one draw per world, clipped to
+            [0, 1]): every geom's contact damping ratio ``geom_solref[:, :, 1]`` is set to the ratio whose linear
+            spring-damper contact rebounds with it (:func:`worldsim.physics.damping_ratio_from_restitution`;
+            e = 0 gives 1, no bounce). Geoms in MuJoCo's direct (negative) solref form are left as they are.
     """
 
     params: list[ParamRandomization] = field(default_factory=list)
@@ -136,6 +164,7 @@ class DomainRandomization:
     background: Uniform | None = None
     camera_jitter: float = 0.0
     fov_jitter: float = 0.0
+    restitution: Uniform | LogUniform | Normal | None = None
 
     def __post_init__(self):
         for name in ("obs_noise", "gravity_tilt", "com_offset", "color_jitter", "camera_jitter", "fov_jitter"):
@@ -143,6 +172,11 @@ class DomainRandomization:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not isinstance(self.action_delay, int) or self.action_delay < 0:
             raise ValueError(f"action_delay must be a non-negative integer, got {self.action_delay!r}")
+        if self.restitution is not None and not isinstance(self.restitution, (Uniform, LogUniform, Normal)):
+            raise ValueError(f"restitution must be a Uniform, LogUniform or Normal, got {self.restitution!r}")
+        bounds = (self.restitution.low, self.restitution.high) if hasattr(self.restitution, "low") else (0, 1)
+        if not 0 <= bounds[0] <= bounds[1] <= 1:
+            raise ValueError(f"restitution bounds must satisfy 0 <= low <= high <= 1, got {self.restitution!r}")
 
     def sample(self, nominal: dict[str, torch.Tensor], worlds: torch.Tensor, generator: torch.Generator):
         """New parameter values for ``worlds`` from the model's nominal table; returns {name: tensor [k, ...]} for
@@ -154,9 +188,7 @@ class DomainRandomization:
             return out[name] if name in out else nominal[name][worlds].clone()
 
         for p in self.params:
-            base = current(p.name)
-            draw = p.dist.sample(base.shape, generator).to(base)
-            out[p.name] = base * draw if p.mode == "scale" else base + draw if p.mode == "add" else draw
+            out[p.name] = p.apply(current(p.name), generator)
         if self.actuator_strength is not None:
             base = current("actuator_gear")
             out["actuator_gear"] = base * self.actuator_strength.sample(base.shape, generator).to(base)
@@ -171,6 +203,12 @@ class DomainRandomization:
         if self.com_offset > 0:
             base = current("body_ipos")
             out["body_ipos"] = base + (2 * torch.rand(base.shape, generator=generator) - 1).to(base) * self.com_offset
+        if self.restitution is not None:
+            base = current("geom_solref")
+            e = self.restitution.sample((k,), generator).clamp(0.0, 1.0)
+            zeta = damping_ratio_from_restitution(e.double()).to(base)[:, None].expand(k, base.shape[1])
+            out["geom_solref"] = base.clone()
+            out["geom_solref"][..., 1] = torch.where(base[..., 0] > 0, zeta, base[..., 1])
         return out
 
     def sample_visual(self, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -1,6 +1,6 @@
 """worldsim.envs: Gymnasium environments on worldsim (``worldsim/<Task>-v0``, registered on ``import worldsim``).
 
-Tasks: CartPole, Pendulum, Reacher, HalfCheetah, Ant, PushBox (see :mod:`worldsim.envs.tasks`).
+Tasks: CartPole, CartPoleSwingUp, Pendulum, Reacher, HalfCheetah, Ant, PushBox (see :mod:`worldsim.envs.tasks`).
 ``gymnasium.make("worldsim/Ant-v0", obs_mode="pixels")`` gives a single env, ``gymnasium.make_vec(...,
 num_envs=N)`` the native batched :class:`WorldsimVectorEnv`.
 """

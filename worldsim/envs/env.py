@@ -283,6 +283,12 @@ class WorldsimVectorEnv(VectorEnv):
             rew.cpu().numpy(), terminated.numpy(), truncated.numpy())  # fmt: skip
         return obs, *out, info
 
+    def differentiable_step(self, qpos, qvel, action, params=None):
+        """The env's dynamics, observation and reward as one torch function of the state (for optimization):
+        ``(qpos, qvel, observation, reward)`` after one env step from states [N, nq], [N, nv] under actions
+        [N, nu] (N = the number of envs). See :meth:`worldsim.envs.task.Task.differentiable_step`."""
+        return self.core.task.differentiable_step(qpos, qvel, action, params)
+
     def render(self):
         if self.render_mode != "rgb_array":
             return None
@@ -323,6 +329,12 @@ class WorldsimEnv(Env):
         info.update(self.core.randomization_info())
         r = 0.0 if diverged else float(reward[0])
         return _index(self.core.observe(), 0), r, terminated, diverged, info
+
+    def differentiable_step(self, qpos, qvel, action, params=None):
+        """The env's dynamics, observation and reward as one torch function of the state (for optimization):
+        ``(qpos, qvel, observation, reward)`` after one env step from states [N, nq], [N, nv] under actions
+        [N, nu] (N = the number of envs). See :meth:`worldsim.envs.task.Task.differentiable_step`."""
+        return self.core.task.differentiable_step(qpos, qvel, action, params)
 
     def render(self):
         if self.render_mode != "rgb_array":

@@ -16,9 +16,14 @@ DIVERGENCE_LIMIT = 1e4
 
 
 class Task:
-    """Base class. Subclasses set ``frame_skip``, ``horizon`` and implement :meth:`build_model`, :meth:`obs`,
-    :meth:`reward` (returning (reward [N], info dict)), :meth:`terminated` and :meth:`sample_reset`; ``obs_size``
-    and ``action_low``/``action_high`` (numpy, float32) define the spaces."""
+    """Base class. Subclasses set ``frame_skip``, ``horizon`` and implement :meth:`build_model`,
+    :meth:`sample_reset` and, as torch functions of the state, :meth:`observation`, :meth:`state_reward` and
+    :meth:`is_terminated`; ``obs_size`` and :meth:`action_bounds` define the spaces.
+
+    The state functions take ``qpos`` [..., N, nq] and ``qvel`` [..., N, nv] with any leading dims (a trajectory
+    [T, N, ...] as well as one state [N, ...]) and are differentiable, so trajectory optimization
+    (:mod:`worldsim.optim`) uses the env's own reward as its cost, and :meth:`differentiable_step` gives the env's
+    dynamics, observation and reward as one torch function."""
 
     frame_skip: int = 1
     horizon: int = 1000
@@ -27,6 +32,8 @@ class Task:
     camera_eye: tuple = (0.0, -4.0, 2.4)
     camera_target: tuple = (0.0, 0.0, 0.2)
     camera_follows_root: bool = False
+    #: names of per-world tensor attributes [N, ...] that, with the state, define an episode (e.g. a goal)
+    episode_context: tuple[str, ...] = ()
 
     def __init__(self, num_worlds: int, device: str = "cpu"):
         self.model: Model = self.build_model(num_worlds, device)
@@ -50,14 +57,30 @@ class Task:
     def sample_reset(self, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def obs(self) -> torch.Tensor:
+    def observation(self, qpos: torch.Tensor, qvel: torch.Tensor) -> torch.Tensor:
+        """The observation [..., N, obs_size] of states ``qpos`` [..., N, nq], ``qvel`` [..., N, nv]."""
         raise NotImplementedError
+
+    def state_reward(
+        self, qpos_before: torch.Tensor, qpos: torch.Tensor, qvel: torch.Tensor, action: torch.Tensor
+    ) -> tuple[torch.Tensor, dict]:
+        """(reward [..., N], info) of the step from ``qpos_before`` to (``qpos``, ``qvel``) under ``action``
+        [..., N, nu] (already clipped to the action space)."""
+        raise NotImplementedError
+
+    def is_terminated(self, qpos: torch.Tensor, qvel: torch.Tensor) -> torch.Tensor:
+        """bool [..., N]: the states that end an episode (default: none)."""
+        return torch.zeros(qpos.shape[:-1], dtype=torch.bool, device=qpos.device)
+
+    # ---- the state functions on the simulator's current state
+    def obs(self) -> torch.Tensor:
+        return self.observation(self.sim.qpos, self.sim.qvel)
 
     def reward(self, action: torch.Tensor, before: dict) -> tuple[torch.Tensor, dict]:
-        raise NotImplementedError
+        return self.state_reward(before["qpos"], self.sim.qpos, self.sim.qvel, action)
 
     def terminated(self) -> torch.Tensor:
-        return torch.zeros(self.num_worlds, dtype=torch.bool, device=self.model.device)
+        return self.is_terminated(self.sim.qpos, self.sim.qvel)
 
     # ---- shared machinery
     def snapshot(self) -> dict:
@@ -72,9 +95,30 @@ class Task:
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""
         before = self.snapshot()
-        ctrl = torch.maximum(torch.minimum(action, self._high), self._low)
+        ctrl = self.clip_action(action)
         self.sim.step(ctrl, steps=self.frame_skip)
         return self.reward(ctrl, before)
+
+    def clip_action(self, action: torch.Tensor) -> torch.Tensor:
+        """``action`` [..., nu] clipped to the action space (differentiable inside the bounds)."""
+        return torch.maximum(torch.minimum(action, self._high), self._low)
+
+    def differentiable_step(
+        self, qpos: torch.Tensor, qvel: torch.Tensor, action: torch.Tensor, params: dict | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The env's step as a torch function of state and action, for optimization users: from states
+        ``qpos`` [N, nq], ``qvel`` [N, nv] apply ``action`` [N, nu] (clipped) for ``frame_skip`` physics steps.
+
+        Returns ``(qpos, qvel, observation, reward)`` after the step ([N, nq], [N, nv], [N, obs_size], [N]), all
+        differentiable w.r.t. the inputs and ``params`` (overrides of the parameter table, as
+        :func:`worldsim.rollout`). The task's simulator state is not touched. Tasks whose observation is not a
+        function of the state (pixels) are not covered: this returns the state observation."""
+        from ..physics.rollout import rollout
+
+        ctrl = self.clip_action(action)
+        q, v = rollout(self.model, qpos, qvel, ctrl[None].expand(self.frame_skip, -1, -1), params)[:2]
+        reward, _ = self.state_reward(qpos, q[-1], v[-1], ctrl)
+        return q[-1], v[-1], self.observation(q[-1], v[-1]), reward
 
     def diverged(self) -> torch.Tensor:
         q, v = self.sim.qpos, self.sim.qvel

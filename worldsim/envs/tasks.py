@@ -40,14 +40,55 @@ class CartPole(Task):
         qpos0, _ = self.model.default_state()
         return qpos0[:count] + uniform((count, 2), -0.01, 0.01, generator), uniform((count, 2), -0.01, 0.01, generator)
 
-    def obs(self):
-        return torch.cat([self.sim.qpos, self.sim.qvel], dim=1)
+    def observation(self, qpos, qvel):
+        return torch.cat([qpos, qvel], dim=-1)
 
-    def terminated(self):
-        return self.sim.qpos[:, 1].abs() > 0.2
+    def is_terminated(self, qpos, qvel):
+        return qpos[..., 1].abs() > 0.2
 
-    def reward(self, action, before):
-        return (~self.terminated()).float(), {}
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        return (~self.is_terminated(qpos, qvel)).float(), {}
+
+
+class CartPoleSwingUp(CartPole):
+    """Swing the pole up from hanging down and keep it up: CartPole's model (gymnasium's ``inverted_pendulum.xml``)
+    with the hinge's ±90° limit removed, as DeepMind Control's ``cartpole-swingup``.
+
+    Observation [5]: cart position, cos θ, sin θ (θ = 0 upright), cart and pole velocities. Action [1]: force in
+    [-3, 3]. Reward (smooth, for trajectory optimization as well as RL): (1 + cos θ)/2 − 0.1 x² − 0.01 a². Never
+    terminates; horizon 100 steps of 0.04 s. Reset: hanging down, θ = π + U(−0.05, 0.05), cart U(−0.05, 0.05).
+    """
+
+    horizon, obs_size = 100, 5
+    camera_eye = (0.0, -3.4, 0.4)  # the whole ±1 m rail in view
+    camera_target = (0.0, 0.0, 0.0)
+
+    def build_model(self, num_worlds, device):
+        import mujoco
+
+        from ..physics.mjcf import from_mjmodel
+
+        spec = mujoco.MjSpec.from_file(os.path.join(GYM_ASSETS, "inverted_pendulum.xml"))
+        spec.joint("hinge").limited = mujoco.mjtLimited.mjLIMITED_FALSE
+        return from_mjmodel(spec.compile(), num_worlds=num_worlds, device=device)
+
+    def sample_reset(self, count, generator):
+        qpos = uniform((count, 2), -0.05, 0.05, generator)
+        qpos[:, 1] += math.pi
+        return qpos, uniform((count, 2), -0.01, 0.01, generator)
+
+    def observation(self, qpos, qvel):
+        th = qpos[..., 1:2]
+        return torch.cat([qpos[..., :1], torch.cos(th), torch.sin(th), qvel], dim=-1)
+
+    def is_terminated(self, qpos, qvel):
+        return Task.is_terminated(self, qpos, qvel)
+
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        upright = 0.5 * (1 + torch.cos(qpos[..., 1]))
+        centred = 0.1 * qpos[..., 0].square()
+        ctrl = 0.01 * action.square().sum(-1)
+        return upright - centred - ctrl, {"upright": upright}
 
 
 class Pendulum(Task):
@@ -73,13 +114,13 @@ class Pendulum(Task):
     def sample_reset(self, count, generator):
         return uniform((count, 1), -math.pi, math.pi, generator), uniform((count, 1), -1.0, 1.0, generator)
 
-    def obs(self):
-        th = self.sim.qpos[:, 0]
-        return torch.stack([torch.cos(th), torch.sin(th), self.sim.qvel[:, 0]], dim=1)
+    def observation(self, qpos, qvel):
+        th = qpos[..., 0]
+        return torch.stack([torch.cos(th), torch.sin(th), qvel[..., 0]], dim=-1)
 
-    def reward(self, action, before):
-        th = torch.remainder(self.sim.qpos[:, 0] + math.pi, 2 * math.pi) - math.pi
-        return -(th**2 + 0.1 * self.sim.qvel[:, 0] ** 2 + 0.001 * action[:, 0] ** 2), {}
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        th = torch.remainder(qpos[..., 0] + math.pi, 2 * math.pi) - math.pi
+        return -(th**2 + 0.1 * qvel[..., 0] ** 2 + 0.001 * action[..., 0] ** 2), {}
 
 
 class Reacher(Task):
@@ -109,20 +150,21 @@ class Reacher(Task):
         qvel[:, 2:] = 0.0
         return qpos, qvel
 
-    def _tip_minus_target(self):
-        with torch.no_grad():
-            xpos, _ = body_poses(self.model, self.sim.qpos)
-        return xpos[:, self._tip] - xpos[:, self._target]
+    def _tip_minus_target(self, qpos):
+        """Fingertip − target [..., N, 3] at ``qpos`` [..., N, nq] (differentiable)."""
+        flat = qpos.reshape(-1, self.num_worlds, self.model.nq)
+        xpos = torch.stack([body_poses(self.model, q)[0] for q in flat])
+        tip = xpos[:, :, self._tip] - xpos[:, :, self._target]
+        return tip.reshape(*qpos.shape[:-1], 3)
 
-    def obs(self):
-        q, v = self.sim.qpos, self.sim.qvel
-        return torch.cat(
-            [torch.cos(q[:, :2]), torch.sin(q[:, :2]), q[:, 2:], v[:, :2], self._tip_minus_target()[:, :2]], 1
-        )
+    def observation(self, qpos, qvel):
+        q, v = qpos, qvel
+        tip = self._tip_minus_target(q)[..., :2]
+        return torch.cat([torch.cos(q[..., :2]), torch.sin(q[..., :2]), q[..., 2:], v[..., :2], tip], -1)
 
-    def reward(self, action, before):
-        dist = self._tip_minus_target().norm(dim=1)
-        ctrl = action.square().sum(1)
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        dist = self._tip_minus_target(qpos).norm(dim=-1)
+        ctrl = action.square().sum(-1)
         return -dist - ctrl, {"reward_dist": -dist, "reward_ctrl": -ctrl}
 
 
@@ -140,8 +182,8 @@ class _Locomotion(Task):
         qvel = self.noise * torch.randn(count, self.model.nv, generator=generator)
         return qpos, qvel
 
-    def forward_velocity(self, before):
-        return (self.sim.qpos[:, 0] - before["qpos"][:, 0]) / self.dt
+    def forward_velocity(self, qpos_before, qpos):
+        return (qpos[..., 0] - qpos_before[..., 0]) / self.dt
 
 
 class HalfCheetah(_Locomotion):
@@ -156,12 +198,12 @@ class HalfCheetah(_Locomotion):
     def build_model(self, num_worlds, device):
         return _gym_model("half_cheetah.xml", num_worlds, device)
 
-    def obs(self):
-        return torch.cat([self.sim.qpos[:, 1:], self.sim.qvel], dim=1)
+    def observation(self, qpos, qvel):
+        return torch.cat([qpos[..., 1:], qvel], dim=-1)
 
-    def reward(self, action, before):
-        forward = self.forward_velocity(before)
-        ctrl = self.ctrl_cost_weight * action.square().sum(1)
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        forward = self.forward_velocity(qpos_before, qpos)
+        ctrl = self.ctrl_cost_weight * action.square().sum(-1)
         return forward - ctrl, {"x_velocity": forward, "reward_ctrl": -ctrl}
 
 
@@ -181,17 +223,17 @@ class Ant(_Locomotion):
     def build_model(self, num_worlds, device):
         return _gym_model("ant.xml", num_worlds, device)
 
-    def obs(self):
-        return torch.cat([self.sim.qpos[:, 2:], self.sim.qvel], dim=1)
+    def observation(self, qpos, qvel):
+        return torch.cat([qpos[..., 2:], qvel], dim=-1)
 
-    def terminated(self):
-        z = self.sim.qpos[:, 2]
+    def is_terminated(self, qpos, qvel):
+        z = qpos[..., 2]
         return (z < 0.2) | (z > 1.0)
 
-    def reward(self, action, before):
-        forward = self.forward_velocity(before)
-        healthy = (~self.terminated()).float()
-        ctrl = self.ctrl_cost_weight * action.square().sum(1)
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        forward = self.forward_velocity(qpos_before, qpos)
+        healthy = (~self.is_terminated(qpos, qvel)).float()
+        ctrl = self.ctrl_cost_weight * action.square().sum(-1)
         return forward + healthy - ctrl, {"x_velocity": forward, "reward_ctrl": -ctrl}
 
 
@@ -206,6 +248,7 @@ class PushBox(Task):
     """
 
     frame_skip, horizon, obs_size = 20, 200, 10
+    episode_context = ("goal",)
     # looking down on the work area x in [0.05, 0.55] m, y in [-0.2, 0.2] m, which fills the frame: pusher and box
     # span ~10 px at 64x64 and move visibly from frame to frame
     camera_eye = (0.3, -0.55, 0.9)
@@ -244,23 +287,24 @@ class PushBox(Task):
         if len(worlds):
             self.goal[worlds] = self._pending_goal.to(self.goal.device)
 
-    def obs(self):
-        q, v = self.sim.qpos, self.sim.qvel
-        return torch.cat([q[:, :2], v[:, :2], q[:, 2:4], v[:, 2:4], self.goal - q[:, 2:4]], dim=1)
+    def observation(self, qpos, qvel):
+        q, v = qpos, qvel
+        return torch.cat([q[..., :2], v[..., :2], q[..., 2:4], v[..., 2:4], self.goal - q[..., 2:4]], dim=-1)
 
-    def terminated(self):
-        return (self.goal - self.sim.qpos[:, 2:4]).norm(dim=1) < 0.05
+    def is_terminated(self, qpos, qvel):
+        return (self.goal - qpos[..., 2:4]).norm(dim=-1) < 0.05
 
-    def reward(self, action, before):
-        q = self.sim.qpos
-        to_goal = (self.goal - q[:, 2:4]).norm(dim=1)
-        to_box = (q[:, 2:4] - q[:, :2]).norm(dim=1)
-        success = self.terminated().float()
-        return -to_goal - 0.2 * to_box - 0.01 * action.square().sum(1) + 10.0 * success, {"success": success > 0}
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        to_goal = (self.goal - qpos[..., 2:4]).norm(dim=-1)
+        to_box = (qpos[..., 2:4] - qpos[..., :2]).norm(dim=-1)
+        success = self.is_terminated(qpos, qvel).float()
+        reward = -to_goal - 0.2 * to_box - 0.01 * action.square().sum(-1) + 10.0 * success
+        return reward, {"success": success > 0}
 
 
 TASKS = {
     "CartPole": CartPole,
+    "CartPoleSwingUp": CartPoleSwingUp,
     "Pendulum": Pendulum,
     "Reacher": Reacher,
     "HalfCheetah": HalfCheetah,

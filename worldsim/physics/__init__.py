@@ -9,6 +9,7 @@ from .forward import forward_kinematics
 from .mjcf import from_mjmodel, load_mjcf
 from .model import Model
 from .params import PARAM_SPECS
+from .restitution import damping_ratio_from_restitution, restitution_from_damping_ratio
 from .rollout import rollout
 from .simulator import Simulator
 from .smoothing import smoothed_rollout
@@ -23,6 +24,8 @@ __all__ = [
     "forward_kinematics",
     "from_mjmodel",
     "load_mjcf",
+    "damping_ratio_from_restitution",
+    "restitution_from_damping_ratio",
     "rollout",
     "smoothed_rollout",
     "unsupported_features",
