@@ -5,8 +5,8 @@ For each task: one episode (initial state and goal from ``--seed``), each method
 steps it simulated (forward + backward, all worlds) and against wall time (``cost.png``), and a video of each
 method's solution side by side (``<task>.mp4``, left to right: gradient, CEM, MPPI), all in ``--out``.
 
-    python demos/trajopt.py                   # about 12 minutes on a 2-core CPU
-    python demos/trajopt.py --quick           # a fifth of the iterations, about 3 minutes
+    python demos/trajopt.py                   # about 7 minutes on a 2-core CPU
+    python demos/trajopt.py --quick           # a fifth of the iterations, about 1.5 minutes (a first look)
 """
 
 import argparse

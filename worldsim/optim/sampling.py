@@ -41,8 +41,35 @@ def _initial_mean(problem: TrajectoryProblem, ctrl_init) -> torch.Tensor:
     return problem.clip(init.to(problem.model.device))
 
 
+class _Sampler:
+    """The loop both share: sample around the mean, score in one batched rollout, keep the best, update."""
+
+    def update(self, problem, mean, std, ctrl, costs) -> tuple[torch.Tensor, torch.Tensor]:
+        """New (mean, std) [T, nu] from the samples ``ctrl`` [T, N, nu] and their ``costs`` [N]."""
+        raise NotImplementedError
+
+    def solve(self, problem: TrajectoryProblem, ctrl_init=None, *, iters=None, target_cost=None) -> OptimResult:
+        """Optimize from the mean ``ctrl_init`` [T, nu] (default zeros in the bounds) for ``iters`` iterations
+        (default ``self.iters``), stopping early once the best cost is at or below ``target_cost``."""
+        if problem.num_worlds < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 worlds (samples) in the problem's model")
+        gen = torch.Generator().manual_seed(self.seed)
+        mean = _initial_mean(problem, ctrl_init)
+        std = torch.full_like(mean, self.std) * problem.ctrl_scale()
+        rec = _Recorder(problem)
+        for it in range(iters or self.iters):
+            ctrl = _samples(problem, mean, std, gen)
+            costs = problem.evaluate(ctrl)
+            rec.offer(ctrl, costs)
+            mean, std = self.update(problem, mean, std, ctrl, costs)
+            rec.record(it)
+            if target_cost is not None and rec.best_cost <= target_cost:
+                break
+        return rec.result(costs)
+
+
 @dataclass
-class CEM:
+class CEM(_Sampler):
     """Cross-entropy method: refit a diagonal Gaussian over control sequences to the ``elite_frac`` best samples.
 
     Args:
@@ -68,34 +95,17 @@ class CEM:
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
 
-    def solve(self, problem: TrajectoryProblem, ctrl_init=None, *, iters=None, target_cost=None) -> OptimResult:
-        """Optimize from the mean ``ctrl_init`` [T, nu] (default zeros in the bounds) for ``iters`` iterations,
-        stopping early once the best cost is at or below ``target_cost``."""
-        if problem.num_worlds < 2:
-            raise ValueError("CEM needs at least 2 worlds (samples) in the problem's model")
-        gen = torch.Generator().manual_seed(self.seed)
-        scale = problem.ctrl_scale()
-        mean = _initial_mean(problem, ctrl_init)
-        std = torch.full_like(mean, self.std) * scale
+    def update(self, problem, mean, std, ctrl, costs):
+        finite = torch.where(torch.isfinite(costs), costs, torch.full_like(costs, float("inf")))
         n_elite = max(2, round(self.elite_frac * problem.num_worlds))
-        rec = _Recorder(problem)
-        for it in range(iters or self.iters):
-            ctrl = _samples(problem, mean, std, gen)
-            costs = problem.evaluate(ctrl)
-            rec.offer(ctrl, costs)
-            finite = torch.where(torch.isfinite(costs), costs, torch.full_like(costs, float("inf")))
-            elite = ctrl[:, torch.argsort(finite)[:n_elite]]  # [T, E, nu]
-            m = self.momentum
-            mean = m * mean + (1 - m) * elite.mean(1)
-            std = torch.maximum(m * std + (1 - m) * elite.std(1), self.min_std * scale)
-            rec.record(it)
-            if target_cost is not None and rec.best_cost <= target_cost:
-                break
-        return rec.result(costs)
+        elite = ctrl[:, torch.argsort(finite)[:n_elite]]  # [T, E, nu]
+        m = self.momentum
+        std = torch.maximum(m * std + (1 - m) * elite.std(1), self.min_std * problem.ctrl_scale())
+        return m * mean + (1 - m) * elite.mean(1), std
 
 
 @dataclass
-class MPPI:
+class MPPI(_Sampler):
     """Model-predictive path integral: the mean moves by the exponentially weighted average of the sampled
     perturbations, weights exp(−(cost − min cost) / λ) with λ = ``temperature`` × the samples' cost spread (std),
     so the temperature is independent of the cost's scale.
@@ -117,25 +127,10 @@ class MPPI:
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature!r}")
 
-    def solve(self, problem: TrajectoryProblem, ctrl_init=None, *, iters=None, target_cost=None) -> OptimResult:
-        """As :meth:`CEM.solve`."""
-        if problem.num_worlds < 2:
-            raise ValueError("MPPI needs at least 2 worlds (samples) in the problem's model")
-        gen = torch.Generator().manual_seed(self.seed)
-        mean = _initial_mean(problem, ctrl_init)
-        std = torch.full_like(mean, self.std) * problem.ctrl_scale()
-        rec = _Recorder(problem)
-        for it in range(iters or self.iters):
-            ctrl = _samples(problem, mean, std, gen)
-            costs = problem.evaluate(ctrl)
-            rec.offer(ctrl, costs)
-            finite = torch.isfinite(costs)
-            c = torch.where(finite, costs, costs[finite].max() if finite.any() else torch.zeros(()))
-            lam = self.temperature * c.std().clamp_min(1e-12)
-            w = torch.softmax(-(c - c.min()) / lam, dim=0) * finite
-            w = w / w.sum().clamp_min(1e-12)
-            mean = problem.clip(mean + ((ctrl - mean[:, None]) * w[None, :, None]).sum(1))
-            rec.record(it)
-            if target_cost is not None and rec.best_cost <= target_cost:
-                break
-        return rec.result(costs)
+    def update(self, problem, mean, std, ctrl, costs):
+        finite = torch.isfinite(costs)
+        c = torch.where(finite, costs, costs[finite].max() if finite.any() else torch.zeros(()))
+        lam = self.temperature * c.std().clamp_min(1e-12)
+        w = torch.softmax(-(c - c.min()) / lam, dim=0) * finite
+        w = w / w.sum().clamp_min(1e-12)
+        return problem.clip(mean + ((ctrl - mean[:, None]) * w[None, :, None]).sum(1)), std
