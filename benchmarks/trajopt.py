@@ -20,15 +20,19 @@ import os
 from worldsim.optim import GradientShooting
 from worldsim.optim.compare import HORIZONS, Method, compare_methods, default_methods, reach_table
 
+#: extra gradient variants per task: through PushBox's contacts, the gradient without clipping and with
+#: randomized smoothing instead, to show what the gradient options change
+VARIANTS = {
+    "PushBox": {
+        "grad-plain": Method(GradientShooting(lr=0.1), 1, 100),
+        "grad-smooth": Method(GradientShooting(lr=0.1, smoothing=0.1, smoothing_samples=4), 1, 50),
+    }
+}
+
 
 def methods_for(task: str) -> dict[str, Method]:
-    """The default methods; on PushBox also the gradient without clipping and with randomized smoothing instead,
-    to show what the gradient options change through contact."""
-    methods = default_methods(task)
-    if task == "PushBox":
-        methods["grad-plain"] = Method(GradientShooting(lr=0.1), 1, 100)
-        methods["grad-smooth"] = Method(GradientShooting(lr=0.1, smoothing=0.1, smoothing_samples=4), 1, 50)
-    return methods
+    """The default methods and the task's ``VARIANTS``."""
+    return {**default_methods(task), **VARIANTS.get(task, {})}
 
 
 def fmt(x, spec):

@@ -204,3 +204,35 @@ def test_bad_input_is_rejected():
         TaskProblem("Nope", num_worlds=1)
     with pytest.raises(ValueError, match="single worldsim env"):
         mpc(gymnasium.make_vec("worldsim/Reacher-v0", num_envs=2), CEM(), horizon=5, num_worlds=8)
+
+
+def test_reach_table_counts_steps_and_time_to_a_cost():
+    """reach_table: steps (forward + backward) and wall time each method needed to reach the other's cost."""
+    from worldsim.optim import OptimResult
+    from worldsim.optim.compare import reach_table
+
+    def result(rows):
+        history = [{"iteration": i, "cost": c, "sim_steps": s, "grad_steps": g, "wall_time": t}
+                   for i, (c, s, g, t) in enumerate(rows)]  # fmt: skip
+        return OptimResult(torch.zeros(2, 1), rows[-1][0], torch.zeros(1), history)
+
+    grad = result([(5.0, 10, 10, 1.0), (2.0, 20, 20, 2.0), (1.0, 30, 30, 3.0)])
+    cem = result([(4.0, 1000, 0, 0.5), (1.5, 2000, 0, 1.0), (1.49, 9000, 0, 4.0)])
+    table = reach_table({"gradient": grad, "CEM": cem})
+    at = table["at_against_cost"]  # CEM's final cost 1.49: the gradient gets there at its third iterate
+    assert (at["method_steps"], at["against_steps"], at["steps_ratio"]) == (60, 9000, 150.0)
+    assert at["time_ratio"] == pytest.approx(4.0 / 3.0)
+    near = table["near_against_cost"]  # within 1% of 1.49: CEM's second iterate already
+    assert near["against_steps"] == 2000 and near["steps_ratio"] == pytest.approx(2000 / 60)
+    never = reach_table({"gradient": cem, "CEM": grad})["at_against_cost"]  # 1.49 never reaches 1.0
+    assert never["method_steps"] is None and never["steps_ratio"] is None
+
+
+def test_task_problem_renders_a_trajectory():
+    problem = TaskProblem("PushBox", num_worlds=1, horizon=3)
+    qpos, _ = problem.simulate(torch.ones(3, 1, 2))
+    frames = problem.render(qpos[:, 0], width=32, height=24)
+    assert frames.shape == (4, 24, 32, 3) and frames.dtype == np.uint8
+    assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).sum() > 0  # the pusher moved
+    with pytest.raises(ValueError, match="qpos must have shape"):
+        problem.render(qpos)

@@ -23,19 +23,21 @@ class Method:
     iters: int
 
 
+#: planning horizon (env steps) per task: the whole swing-up / push / reach
+HORIZONS = {"Reacher": 50, "PushBox": 50, "CartPoleSwingUp": 75}
+#: gradient-shooting options per task beyond the defaults: PushBox clips the adjoint, without which its contact
+#: gradients stall Adam (benchmarks/trajopt.py shows it)
+GRADIENT_OPTIONS = {"PushBox": {"grad_clip": 10.0}}
+
+
 def default_methods(task: str) -> dict[str, Method]:
-    """The three methods with settings tuned per task (gradient: Adam in units of half the control range; PushBox
-    clips the adjoint, without which its contact gradients stall Adam; CEM and MPPI: 256 samples)."""
-    gradient = GradientShooting(lr=0.1, grad_clip=10.0 if task == "PushBox" else None)
+    """The three methods (gradient: Adam, steps of 0.1 half control ranges, 1 world, 100 iterations, plus
+    ``GRADIENT_OPTIONS``; CEM and MPPI: 256 samples, 50 iterations)."""
     return {
-        "gradient": Method(gradient, 1, 100),
+        "gradient": Method(GradientShooting(lr=0.1, **GRADIENT_OPTIONS.get(task, {})), 1, 100),
         "CEM": Method(CEM(), 256, 50),
         "MPPI": Method(MPPI(), 256, 50),
     }
-
-
-#: planning horizon (env steps) per task: the whole swing-up / push / reach
-HORIZONS = {"Reacher": 50, "PushBox": 50, "CartPoleSwingUp": 75}
 
 
 def compare_methods(
