@@ -236,3 +236,19 @@ def test_task_problem_renders_a_trajectory():
     assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).sum() > 0  # the pusher moved
     with pytest.raises(ValueError, match="qpos must have shape"):
         problem.render(qpos)
+
+
+def test_multiple_shooting_keeps_each_worlds_parameters():
+    """The segment model of multiple shooting has world n's parameters in every segment of candidate n: with a
+    heavier point in world 1, both candidates still reach their own optimum (L-BFGS, auglag)."""
+    model = double_integrator(2)
+    mass = model.get_params()["body_mass"].clone()
+    mass[1, 1] = 2.0  # world 1: 2 kg, so it needs twice the controls
+    model.set_params(body_mass=mass)
+    problem = TrajectoryProblem(model, lq_cost, torch.zeros(1), torch.zeros(1), T)
+    solver = GradientShooting(iters=60, optimizer="lbfgs", segments=4, defect="auglag")
+    result = solver.solve(problem)
+    single = GradientShooting(iters=30, optimizer="lbfgs").solve(problem)
+    np.testing.assert_allclose(result.costs.numpy(), single.costs.numpy(), rtol=2e-3)
+    assert result.costs[1] > result.costs[0] * 1.01  # the heavy world's optimum costs more
+    assert result.history[0]["sim_steps"] >= 2 * T * 2  # the seeding rollout and the first iteration, counted

@@ -69,13 +69,15 @@ def mpc(
     rgb = env.render_mode == "rgb_array"
     frames = [env.render()] if rgb else None
     plan, rewards, actions, qpos = None, [], [], [task.sim.qpos[0].cpu().numpy().copy()]
-    plan_time, t = 0.0, 0
+    plan_time, planner_steps, t = 0.0, 0, 0
     while steps is None or t < steps:
         problem.sync(task)
         start = time.perf_counter()
         n = (first_iters or 4 * iters) if plan is None else iters
-        plan = planner.solve(problem, plan, iters=n).ctrl
+        result = planner.solve(problem, plan, iters=n)
         plan_time += time.perf_counter() - start
+        plan = result.ctrl
+        planner_steps += result.history[-1]["sim_steps"] + result.history[-1]["grad_steps"]
         action = plan[0].cpu().numpy()
         _, reward, terminated, truncated, _ = env.step(action)
         rewards.append(float(reward))
@@ -88,5 +90,4 @@ def mpc(
         if terminated or truncated:
             break
     return MPCResult(np.array(rewards), np.array(actions), np.array(qpos),
-                     np.array(frames) if rgb else None, plan_time,
-                     problem.sim_steps + problem.grad_steps)  # fmt: skip
+                     np.array(frames) if rgb else None, plan_time, planner_steps)  # fmt: skip

@@ -156,13 +156,21 @@ class TrajectoryProblem:
         with torch.no_grad():
             return self.cost(self.check_ctrl(ctrl))
 
-    def with_num_worlds(self, num_worlds: int) -> Model:
-        """A copy of the model with ``num_worlds`` worlds, each with world 0's parameters (and ``params``)."""
-        mjm = self.model.mj_model
-        model = from_mjmodel(mjm, num_worlds=num_worlds, device=self.model.device, substeps=self.model.substeps)
-        base = {k: v[:1].detach() for k, v in self.model.get_params().items()}
-        model.set_params(**{k: v.expand(num_worlds, *v.shape[1:]) for k, v in base.items()})
+    def tiled_model(self, copies: int) -> Model:
+        """A copy of the model with ``copies`` × N worlds: world c·N + n has world n's parameters (multiple
+        shooting simulates its segments in it)."""
+        m = self.model
+        model = from_mjmodel(m.mj_model, num_worlds=copies * m.num_worlds, device=m.device, substeps=m.substeps,
+                             nconmax=m.nconmax)  # fmt: skip
+        params = m.get_params()
+        model.set_params(**{k: v.detach().repeat(copies, *([1] * (v.ndim - 1))) for k, v in params.items()})
         return model
+
+
+def _check_iters(iters) -> int:
+    if not isinstance(iters, int) or iters < 1:
+        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    return iters
 
 
 def _per_world(name: str, x, n: int, size: int) -> torch.Tensor:
@@ -183,7 +191,8 @@ class OptimResult:
     Attributes:
         ctrl: the best control sequence found [T, nu].
         cost: its cost (float).
-        costs: the final cost of each world's candidate [N] (gradient shooting) or of the last samples (CEM, MPPI).
+        costs: the cost of each world's candidate at its last evaluation [N] (gradient shooting: the last point the
+            optimizer evaluated, before its last step) or of the last samples (CEM, MPPI).
         history: one dict per iteration: ``iteration``, ``cost`` (best so far), ``sim_steps`` and ``grad_steps``
             (physics steps simulated so far, forward and backward, all worlds) and ``wall_time`` [s].
         qpos, qvel: the best control sequence's trajectory [T+1, nq] / [T+1, nv].
@@ -239,6 +248,8 @@ class _Recorder:
         if self.best_ctrl is None:
             raise RuntimeError("the optimizer produced no finite cost (every rollout diverged)")
         p = self.problem
-        with torch.no_grad():
+        counted = p.sim_steps
+        with torch.no_grad():  # the best controls' trajectory, for the result (not counted as the optimizer's work)
             q, v = p.simulate(p.clip(self.best_ctrl)[:, None].expand(-1, p.num_worlds, -1).contiguous())
+        p.sim_steps = counted
         return OptimResult(self.best_ctrl, self.best_cost, costs.detach(), self.history, q[:, 0], v[:, 0])

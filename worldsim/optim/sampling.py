@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .problem import OptimResult, TrajectoryProblem, _Recorder
+from .problem import OptimResult, TrajectoryProblem, _check_iters, _Recorder
 
 
 def _check_common(cfg) -> None:
@@ -57,7 +57,7 @@ class _Sampler:
         mean = _initial_mean(problem, ctrl_init)
         std = torch.full_like(mean, self.std) * problem.ctrl_scale()
         rec = _Recorder(problem)
-        for it in range(iters or self.iters):
+        for it in range(_check_iters(self.iters if iters is None else iters)):
             ctrl = _samples(problem, mean, std, gen)
             costs = problem.evaluate(ctrl)
             rec.offer(ctrl, costs)

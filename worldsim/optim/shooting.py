@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .problem import OptimResult, TrajectoryProblem, _Recorder
+from .problem import OptimResult, TrajectoryProblem, _check_iters, _Recorder
 
 OPTIMIZERS = ("adam", "lbfgs")
 DEFECT_METHODS = ("penalty", "auglag")
@@ -82,9 +82,11 @@ class GradientShooting:
         T, S = problem.horizon, self.segments
         if T % S:
             raise ValueError(f"segments ({S}) must divide the horizon ({T})")
-        init = problem.clip(torch.zeros(T, problem.nu)) if ctrl_init is None else ctrl_init
+        init = torch.zeros(T, problem.nu, device=problem.model.device) if ctrl_init is None else ctrl_init
+        iters = _check_iters(self.iters if iters is None else iters)
         scale = problem.ctrl_scale()  # the variables are controls in units of half their range
         z = (problem.clip(problem.check_ctrl(init, "ctrl_init")) / scale).clone().requires_grad_(True)
+        rec = _Recorder(problem)  # before the objective: multiple shooting's seeding rollout counts
         objective = _Single(self, problem) if S == 1 else _Multiple(self, problem, z * scale)
 
         def make_optimizer():
@@ -94,7 +96,6 @@ class GradientShooting:
                                      line_search_fn="strong_wolfe")  # fmt: skip
 
         opt = make_optimizer()
-        rec = _Recorder(problem)
         costs = torch.full((problem.num_worlds,), float("inf"))
 
         def closure():
@@ -107,7 +108,7 @@ class GradientShooting:
                 rec.offer(problem.clip(z * scale).detach(), costs)
             return loss
 
-        for it in range(iters or self.iters):
+        for it in range(iters):
             opt.step(closure)
             with torch.no_grad():
                 z.copy_(problem.clip(z * scale) / scale)
@@ -161,7 +162,7 @@ class _Multiple:
         self.cfg, self.problem, self.exact = cfg, problem, False
         S, N = cfg.segments, problem.num_worlds
         self.S, self.L = S, problem.horizon // S
-        self.model = problem.with_num_worlds(S * N)
+        self.model = problem.tiled_model(S)
         self.params = None
         if problem.params:
             self.params = {k: _tile(torch.as_tensor(v), S, N, problem.model.param_shape(k))

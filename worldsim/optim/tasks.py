@@ -45,9 +45,17 @@ class TaskProblem(TrajectoryProblem):
         low, high = self.task.action_bounds()
         gen = torch.Generator().manual_seed(seed)
         self.task.reset_worlds(torch.zeros(1, dtype=torch.long), gen)
-        super().__init__(self.task.model, self._cost, self.task.sim.qpos[0], self.task.sim.qvel[0],
-                         horizon or cls.horizon, frame_skip=cls.frame_skip, ctrl_low=torch.as_tensor(low),
-                         ctrl_high=torch.as_tensor(high))  # fmt: skip
+        horizon = cls.horizon if horizon is None else horizon
+        super().__init__(
+            self.task.model,
+            self._cost,
+            self.task.sim.qpos[0],
+            self.task.sim.qvel[0],
+            horizon,
+            frame_skip=cls.frame_skip,
+            ctrl_low=torch.as_tensor(low),
+            ctrl_high=torch.as_tensor(high),
+        )
         self._broadcast_context(self.task, 0)
 
     def _cost(self, qpos: torch.Tensor, qvel: torch.Tensor, ctrl: torch.Tensor) -> torch.Tensor:

@@ -124,7 +124,8 @@ class SysIDResult:
 
     def to_randomization(self, *, width: float = 2.0, dist: str = "uniform") -> DomainRandomization:
         """A domain randomization centred on the fit: each parameter set per world (shared by its elements) to a
-        draw of U(v − width·std, v + width·std) (``dist="uniform"``) or N(v, (width·std)²) (``"normal"``)."""
+        draw of U(v − width·std, v + width·std) (``dist="uniform"``, its low end kept positive) or N(v, (width·std)²)
+        (``"normal"``: unbounded, so it can draw non-positive values when std is not small against v)."""
         if dist not in ("uniform", "normal"):
             raise ValueError(f"dist must be 'uniform' or 'normal', got {dist!r}")
         if not width > 0:
