@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
+from ..physics.checks import as_state_tensor
 from ..physics.mjcf import from_mjmodel
 from ..physics.model import Model
 from ..physics.rollout import rollout
@@ -96,8 +98,13 @@ class TrajectoryProblem:
         """Set the initial state: [nq] and [nv] for all worlds, or [N, nq] and [N, nv] (MPC calls this every
         step)."""
         n, dev = self.num_worlds, self.model.device
-        self.qpos0 = _per_world("qpos0", qpos0, n, self.model.nq).to(dev)
-        self.qvel0 = _per_world("qvel0", qvel0, n, self.model.nv).to(dev)
+        # copies: the caller's tensor may be a live simulator state (an env's, for MPC)
+        self.qpos0 = as_state_tensor(
+            "qpos0", _per_world(qpos0, (self.model.nq,), 0, n), (n, self.model.nq), dev
+        ).clone()
+        self.qvel0 = as_state_tensor(
+            "qvel0", _per_world(qvel0, (self.model.nv,), 0, n), (n, self.model.nv), dev
+        ).clone()
 
     def ctrl_scale(self) -> torch.Tensor:
         """Half the control range [nu] (1 where unbounded): the unit of noise and step sizes."""
@@ -109,17 +116,10 @@ class TrajectoryProblem:
         return torch.maximum(torch.minimum(ctrl, self.ctrl_high), self.ctrl_low)
 
     def check_ctrl(self, ctrl: torch.Tensor, name: str = "ctrl") -> torch.Tensor:
-        shape = (self.horizon, self.num_worlds, self.nu)
-        if not isinstance(ctrl, torch.Tensor):
-            ctrl = torch.as_tensor(ctrl, dtype=torch.float32)
-        if ctrl.shape == (self.horizon, self.nu):
-            ctrl = ctrl[:, None].expand(shape)
-        if tuple(ctrl.shape) != shape:
-            raise ValueError(f"{name} must have shape [{self.horizon}, {self.nu}] or {list(shape)}, "
-                             f"got {list(ctrl.shape)}")  # fmt: skip
-        if not torch.isfinite(ctrl).all():
-            raise ValueError(f"{name} contains NaN or inf values")
-        return ctrl.to(device=self.model.device, dtype=torch.float32)
+        """``ctrl`` [T, nu] (the same for every world) or [T, N, nu] as a float32 tensor [T, N, nu] on the model's
+        device; ValueError naming ``name`` for another shape or a NaN/inf."""
+        return as_state_tensor(name, _per_world(ctrl, (self.horizon, self.nu), 1, self.num_worlds),
+                               (self.horizon, self.num_worlds, self.nu), self.model.device, grad_ok=True)  # fmt: skip
 
     def simulate(
         self,
@@ -173,15 +173,13 @@ def _check_iters(iters) -> int:
     return iters
 
 
-def _per_world(name: str, x, n: int, size: int) -> torch.Tensor:
-    x = torch.as_tensor(x, dtype=torch.float32)
-    if x.shape == (size,):
-        x = x[None].expand(n, size)
-    if tuple(x.shape) != (n, size):
-        raise ValueError(f"{name} must have shape [{size}] or [{n}, {size}], got {list(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf values")
-    return x.detach().clone()
+def _per_world(x, shared_shape: tuple, dim: int, n: int):
+    """``x`` with a world axis of size ``n`` inserted at ``dim`` when it has the shape ``shared_shape`` of one
+    world's value (shared by all worlds); anything else unchanged, for :func:`as_state_tensor` to check."""
+    if isinstance(x, (torch.Tensor, np.ndarray, list, tuple)) and tuple(np.shape(x)) == shared_shape:
+        x = torch.as_tensor(x, dtype=torch.float32).unsqueeze(dim)
+        return x.expand(*x.shape[:dim], n, *x.shape[dim + 1 :])
+    return x
 
 
 @dataclass

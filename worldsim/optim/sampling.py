@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..physics.checks import as_state_tensor
 from .problem import OptimResult, TrajectoryProblem, _check_iters, _Recorder
 
 
@@ -33,12 +34,7 @@ def _samples(problem: TrajectoryProblem, mean: torch.Tensor, std: torch.Tensor, 
 def _initial_mean(problem: TrajectoryProblem, ctrl_init) -> torch.Tensor:
     if ctrl_init is None:
         return problem.clip(torch.zeros(problem.horizon, problem.nu, device=problem.model.device))
-    init = torch.as_tensor(ctrl_init, dtype=torch.float32)
-    if tuple(init.shape) != (problem.horizon, problem.nu):
-        raise ValueError(f"ctrl_init must have shape [{problem.horizon}, {problem.nu}], got {list(init.shape)}")
-    if not torch.isfinite(init).all():
-        raise ValueError("ctrl_init contains NaN or inf values")
-    return problem.clip(init.to(problem.model.device))
+    return problem.clip(as_state_tensor("ctrl_init", ctrl_init, (problem.horizon, problem.nu), problem.model.device))
 
 
 class _Sampler:
