@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
 import torch
 
+from worldsim._files import atomic_path
 from worldsim.metrics import record_motion_suite, render_motion_suite
 from worldsim.models import load, train_dit, train_part
 from worldsim.models.evaluate import compare, format_comparison
@@ -50,9 +50,8 @@ def save_videos(path: Path, model_dir: Path, frames: int, context: int) -> None:
         )
         video = torch.cat([real[:, :context], gen], 1)
         rows += [torch.cat(list(real[0, ::2]), 1), torch.cat(list(video[0, ::2]), 1)]
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    iio.imwrite(tmp, torch.cat(rows, 0).numpy())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, torch.cat(rows, 0).numpy())
 
 
 def main() -> None:
@@ -95,9 +94,8 @@ def main() -> None:
           f"{'met' if met else 'NOT met'}")  # fmt: skip
     save_videos(out / "motion_videos.png", out / "dit", args.frames, args.context)
     report = {"args": vars(args), "results": results, "goal_met": met}
-    tmp = out / f".motion_suite.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(report, indent=2, default=float))
-    os.replace(tmp, out / "motion_suite.json")
+    with atomic_path(out / "motion_suite.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, default=float))
     print(f"wrote {out / 'motion_suite.json'} and {out / 'motion_videos.png'}")
 
 

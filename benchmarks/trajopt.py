@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 
+from worldsim._files import atomic_path
 from worldsim.optim import GradientShooting
 from worldsim.optim.compare import HORIZONS, Method, compare_methods, default_methods, reach_table
 
@@ -74,9 +75,8 @@ def main():
                       f"{fmt(row['time_ratio'], '7.2f')}")  # fmt: skip
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "trajopt.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(report, f, indent=1)
-    os.replace(path + ".tmp", path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(report, indent=1))
     print(f"wrote {path}")
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 from gymnasium.utils.env_checker import check_env
 
+from worldsim._files import atomic_path
 from worldsim.data import record
 from worldsim.data.policies import Policy
 from worldsim.models import DreamEnv, load, train_dit, train_part
@@ -284,9 +284,8 @@ def main() -> None:
         ok = "-" if met is None else ("yes" if met else "NO")
         print(f"{task:<9} {metric:<38} {_fmt(value):>9} {_fmt(base):>9}  {goal:<14} {ok}")
     report["rows"] = [list(r) for r in rows]
-    tmp = out / f".world_model.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(report, indent=2, default=float))
-    os.replace(tmp, out / "world_model.json")
+    with atomic_path(out / "world_model.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, default=float))
     print(f"wrote {out / 'world_model.json'}, <task>_psnr_horizon.png; rollouts.png under each model's eval/")
 
 

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a checkout
 import worldsim  # noqa: E402
+from worldsim._files import atomic_path  # noqa: E402
 from worldsim.physics import damping_ratio_from_restitution  # noqa: E402
 from worldsim.renderers import intrinsics, look_at  # noqa: E402
 from worldsim.sysid import (  # noqa: E402
@@ -110,10 +111,9 @@ print(f"1-std uncertainty from the pixel noise alone: ζ ± {fit.std['damping_ra
 # ---- plots and video, each written to a temporary file and renamed
 def save_figure(fig, name: str) -> str:
     path = os.path.join(args.out, name)
-    tmp = os.path.join(args.out, f".{name}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -155,8 +155,7 @@ for f in range(args.frames):
         draw.text((6, 4 + row * args.size * scale), f"{label}   t = {fit.times[f]:.2f} s", fill=(0, 0, 0))
     frames.append(np.asarray(pil))
 mp4 = os.path.join(args.out, "fit.mp4")
-tmp = os.path.join(args.out, f".fit.tmp-{os.getpid()}.mp4")
-imageio.mimwrite(tmp, frames, fps=round(1 / (STEPS_PER_FRAME * model.timestep)), macro_block_size=8)
-os.replace(tmp, mp4)
+with atomic_path(mp4) as tmp:
+    imageio.mimwrite(tmp, frames, fps=round(1 / (STEPS_PER_FRAME * model.timestep)), macro_block_size=8)
 print(f"wrote {loss_png}\nwrote {traj_png}\nwrote {mp4} (top: given views, bottom: fitted)")
 print(f"fit {fit.wall_time:.0f} s, total {time.perf_counter() - start:.0f} s wall time")

@@ -15,6 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a checkout
+from worldsim._files import atomic_path  # noqa: E402
 from worldsim.optim import TaskProblem  # noqa: E402
 from worldsim.optim.compare import HORIZONS, compare_methods, default_methods, reach_table  # noqa: E402
 
@@ -60,17 +61,17 @@ for col, task in enumerate(args.tasks):
     videos = [problem.render(r.qpos, width=args.size, height=args.size) for r in results.values()]
     frames = np.concatenate(videos, axis=2)
     path = os.path.join(args.out, f"{task}.mp4")
-    imageio.mimwrite(path + ".tmp.mp4", list(frames), fps=int(round(1 / problem.task.dt)), macro_block_size=1)
-    os.replace(path + ".tmp.mp4", path)
-    imageio.imwrite(os.path.join(args.out, f"{task}_last.png"), frames[-1])
+    with atomic_path(path) as tmp:
+        imageio.mimwrite(tmp, list(frames), fps=int(round(1 / problem.task.dt)), macro_block_size=1)
+    with atomic_path(os.path.join(args.out, f"{task}_last.png")) as tmp:
+        imageio.imwrite(tmp, frames[-1])
     print(f"wrote {path} (left to right: {', '.join(results)})")
 fig.tight_layout()
 png = os.path.join(args.out, "cost.png")
-fig.savefig(png + ".tmp.png", dpi=110)
-os.replace(png + ".tmp.png", png)
-with open(os.path.join(args.out, "summary.json.tmp"), "w") as f:
-    json.dump(summary, f, indent=1)
-os.replace(os.path.join(args.out, "summary.json.tmp"), os.path.join(args.out, "summary.json"))
+with atomic_path(png) as tmp:
+    fig.savefig(tmp, dpi=110)
+with atomic_path(os.path.join(args.out, "summary.json")) as tmp:
+    tmp.write_text(json.dumps(summary, indent=1))
 for task, s in summary.items():
     row = s["vs_CEM"]["at_against_cost"]
     ratio = "never reaches CEM's cost" if row["steps_ratio"] is None else f"{row['steps_ratio']:.0f}x fewer steps"

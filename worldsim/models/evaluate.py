@@ -25,12 +25,12 @@ actions) atomically.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
 
+from .._files import atomic_path
 from ..data import ClipDataset, dataset_info
 from ..metrics import (
     codebook_usage,
@@ -177,9 +177,8 @@ def evaluate(
 
 
 def _write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
 
 
 def _save_grid(path: Path, real: torch.Tensor, generated: torch.Tensor, last_context: torch.Tensor) -> None:
@@ -194,9 +193,8 @@ def _save_grid(path: Path, real: torch.Tensor, generated: torch.Tensor, last_con
         rows.append(torch.cat([last_context[i], *real[i, :t]], 1))
         rows.append(torch.cat([pad, *generated[i, :t]], 1))
     grid = torch.cat(rows, 0).numpy()
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    iio.imwrite(tmp, grid)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, grid)
 
 
 def save_psnr_plot(path: str | Path, results: dict[str, dict]) -> None:
@@ -221,9 +219,8 @@ def save_psnr_plot(path: str | Path, results: dict[str, dict]) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
 
 
 def format_table(res: dict) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._files import atomic_path
 from ..data import open_dataset, split_episodes
 from .lam import LatentActionModel
 
@@ -149,9 +150,8 @@ def write_model_json(path: Path, data: str, info: dict, ds, preset: str, **field
         }
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2))
 
 
 def load(path: str | Path) -> WorldModel:

@@ -34,6 +34,8 @@ from torch import nn
 from torch.utils.data import default_collate
 from tqdm import tqdm
 
+from .._files import atomic_path
+
 CHECKPOINT = "checkpoint.pt"
 
 LR_DECAYS = ("cosine", "constant")
@@ -163,9 +165,8 @@ def _set_rng_state(state: dict) -> None:
 
 def save_atomically(obj, path: Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename: a killed write never leaves a torn file."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def distributed_setup() -> tuple[int, int, torch.device]:

@@ -15,6 +15,7 @@ import numpy as np
 import open3d as o3d
 import torch
 
+from .._files import atomic_path
 from ..physics.model import Model
 from .poses import body_poses
 from .projection import quat_to_rotmat
@@ -310,12 +311,9 @@ class SplatScene:
         header = "ply\nformat binary_little_endian 1.0\n" + f"element vertex {s}\n"
         header += "".join(f"property {'int' if t == 'i4' else 'float'} {name}\n" for name, t in fields)
         header += "end_header\n"
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             f.write(header.encode("ascii"))
             f.write(data.tobytes())
-        os.replace(tmp, path)
 
     @classmethod
     def load_ply(cls, path: str | os.PathLike, model: Model) -> SplatScene:
