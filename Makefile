@@ -1,6 +1,7 @@
 # worldsim: every target sets itself up (a .venv in the repo root) and then runs.
-#   make test   lint + the pytest suite on CPU
-#   make demo   demos/throw.py (a throw through a bounce, by gradient descent) and demos/render_rollout.py
+#   make demo   `worldsim demo`: the whole pipeline (simulate, record, train world models, evaluate, trajectory
+#               optimization, system identification) → outputs/demo/report.html (about 15 minutes on 2 cores)
+#   make test   lint + the pytest suite on CPU (the viewer window under Xvfb, the demo's report in Chromium)
 #   make bench  benchmarks/: speed vs MuJoCo and the torch reference (ratios), MuJoCo agreement, gradient checks
 
 VENV   := .venv
@@ -14,6 +15,8 @@ export PYTHONUNBUFFERED := 1
 
 DEB_PACKAGES := libusb-1.0-0                      # open3d-cpu links libusb
 BENCH_DEB_PACKAGES := libegl1 libgl1-mesa-dri     # mujoco.Renderer (MUJOCO_GL=egl) in benchmarks/render.py
+# the viewer's window (Open3D's GUI on Mesa's software Vulkan) under a virtual display, and a browser for the report
+TEST_DEB_PACKAGES := xvfb libvulkan1 mesa-vulkan-drivers chromium
 
 # install Debian packages only when missing: $(call apt_install,PACKAGES)
 define apt_install
@@ -41,11 +44,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 test: lint
+	$(call apt_install,$(TEST_DEB_PACKAGES))
 	$(PY) -m pytest -q
 
 demo: setup
-	$(PY) demos/throw.py
-	$(PY) demos/render_rollout.py
+	$(VENV)/bin/worldsim demo
 
 bench: setup
 	$(call apt_install,$(BENCH_DEB_PACKAGES))

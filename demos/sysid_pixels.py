@@ -1,7 +1,7 @@
 """System identification from pixels: a ball's restitution, gravity vector and initial velocity, recovered from
 three 64×64 videos by gradient descent on a pixel loss through the splat renderer and the simulator.
 
-A ball is thrown over a checkerboard (``demos/assets/bounce.xml``) with hidden parameters: a coefficient of
+A ball is thrown over a checkerboard (``worldsim.sysid.BOUNCE_SCENE``) with hidden parameters: a coefficient of
 restitution of 0.7 (contact damping ratio ζ = 0.113), gravity of 9.5 m/s² tilted 4° from the vertical, an initial
 velocity with horizontal components. Three cameras film 50 frames (1.57 s, two bounces), with pixel noise. Then
 ``worldsim.sysid.fit_bounce_from_pixels`` infers ζ, g and v0 from the videos alone (the initial position and the
@@ -30,6 +30,7 @@ from worldsim._files import atomic_path  # noqa: E402
 from worldsim.physics import damping_ratio_from_restitution  # noqa: E402
 from worldsim.renderers import intrinsics, look_at  # noqa: E402
 from worldsim.sysid import (  # noqa: E402
+    BOUNCE_SCENE,
     BounceParams,
     bounce_trajectory,
     fit_bounce_from_pixels,
@@ -61,7 +62,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 STEPS_PER_FRAME = 16  # 32 ms between frames at the scene's 2 ms timestep
 start = time.perf_counter()
 here = os.path.dirname(os.path.abspath(__file__))
-model = worldsim.load_mjcf(os.path.join(here, "assets", "bounce.xml"))
+model = worldsim.load_mjcf(BOUNCE_SCENE)
 tilt, azimuth = math.radians(args.tilt), math.radians(args.azimuth)
 gravity = args.gravity * np.array([math.sin(tilt) * math.cos(azimuth), math.sin(tilt) * math.sin(azimuth),
                                    -math.cos(tilt)])  # fmt: skip

@@ -10,7 +10,7 @@ def test_help_lists_subcommands(capsys):
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for name in ("info", "demo", "check"):
+    for name in ("info", "demo", "view", "check", "record", "train", "eval"):
         assert name in out
 
 

@@ -6,8 +6,6 @@ constraint solver computes. (Float32 differences of worldsim need steps so large
 contact, where the discrete system is only piecewise smooth.)
 """
 
-from pathlib import Path
-
 import mujoco
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ import torch
 
 import worldsim
 from worldsim.physics.mujoco_reference import mujoco_finite_difference as mujoco_fd
+from worldsim.sysid import BOUNCE_SCENE
 
 
 def check(ad, fd, rtol=1e-2, atol=1e-4):
@@ -241,12 +240,12 @@ def test_2000_step_rollout_has_finite_gradients(asset):
 
 
 def test_gradient_wrt_gravity_after_a_bounce_is_the_discrete_systems():
-    """The pixel SysID's ball (demos/assets/bounce.xml: a soft, underdamped contact over ~10 steps): the height
+    """The pixel SysID's ball (worldsim/sysid/assets/bounce.xml: a soft, underdamped contact over ~10 steps): the height
     after the first bounce w.r.t. gravity equals MuJoCo's small-step central difference (the derivative of the
     discrete system), which is 9x the difference over a 1% change of gravity: the impact's phase on the step grid
     makes the discrete trajectory rough at that scale, not the gradient wrong. Sysid through bounces needs the
     smoothing or clipping options, or fits in phases as worldsim.sysid.fit_bounce_from_pixels does."""
-    path = str(Path(__file__).resolve().parents[1] / "demos" / "assets" / "bounce.xml")
+    path = str(BOUNCE_SCENE)
     mj = mujoco.MjModel.from_xml_path(path)
     model = worldsim.from_mjmodel(mj)
     qpos0, qvel0 = model.default_state()

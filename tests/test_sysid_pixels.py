@@ -13,9 +13,9 @@ import worldsim
 from worldsim.physics import damping_ratio_from_restitution, restitution_from_damping_ratio
 from worldsim.randomization import DomainRandomization, Normal, Uniform
 from worldsim.renderers import intrinsics, look_at
-from worldsim.sysid import BounceParams, fit_bounce_from_pixels, make_bounce_video, measured_restitution
+from worldsim.sysid import BOUNCE_SCENE, BounceParams, fit_bounce_from_pixels, make_bounce_video, measured_restitution
 
-BOUNCE = Path(__file__).resolve().parents[1] / "demos" / "assets" / "bounce.xml"
+BOUNCE = BOUNCE_SCENE
 
 
 def test_restitution_conversions_round_trip():

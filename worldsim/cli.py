@@ -1,15 +1,11 @@
-"""The ``worldsim`` command line: ``info | demo | check MJCF_PATH | record TASK | train PART | eval DIR`` (see
+"""The ``worldsim`` command line: ``info | demo | view | check MJCF_PATH | record TASK | train PART | eval DIR`` (see
 ``worldsim --help``)."""
 
 from __future__ import annotations
 
 import argparse
-import runpy
 import sys
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO = REPO_ROOT / "demos" / "throw.py"
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -32,22 +28,48 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if not DEMO.is_file():
-        print(
-            f"error: the demo script {DEMO} does not exist; `worldsim demo` runs demos/throw.py from a source "
-            f"checkout of worldsim (it is not part of an installed package)",
-            file=sys.stderr,
-        )
-        return 1
-    saved = sys.argv
-    sys.argv = [str(DEMO), *args.demo_args]
+    from worldsim.demo import run_demo
+
     try:
-        runpy.run_path(str(DEMO), run_name="__main__")
-    except SystemExit as e:  # the demo's own exit status (None or 0 for success)
-        code = e.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    finally:
-        sys.argv = saved
+        summary = run_demo(args.out, quick=args.quick, redo=tuple(args.redo), only=tuple(args.only) or None)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    total = sum(t["seconds"] for t in summary["stages"].values() if not t["cached"])
+    print(f"wrote {Path(args.out) / 'report.html'} and {Path(args.out) / 'results.json'} ({total:.0f} s)")
+    return 0
+
+
+def _view(args: argparse.Namespace) -> int:
+    from worldsim.viewer import ViewerSession, run_app, run_headless
+
+    try:
+        if args.headless:
+            if args.record is None and args.screenshot is None:
+                raise ValueError("--headless needs --record OUT.mp4 and/or --screenshot OUT.png")
+            session = ViewerSession(args.source, size=args.size, view=args.mode, model_dir=args.model,
+                                    density=args.density)  # fmt: skip
+            res = run_headless(session, args.steps or 200, policy=args.policy or "smooth", record=args.record,
+                               screenshot=args.screenshot)  # fmt: skip
+            line = f"{res['task']}: {res['step']} steps at {res['steps_per_second']:.0f} steps/s"
+            if res.get("dream_mean_psnr") is not None:
+                line += f", dream PSNR {res['dream_mean_psnr']:.1f} dB (mean over {res['dream_steps']} frames)"
+            print(line)
+            for path in (args.record, args.screenshot):
+                if path:
+                    print(f"wrote {path}")
+        else:
+            if args.record is not None:
+                raise ValueError("--record writes a video without a window: add --headless")
+            st = run_app(args.source, size=args.size, view=args.mode, model_dir=args.model, density=args.density,
+                         policy=args.policy, steps=args.steps, screenshot=args.screenshot,
+                         show_3d=not args.no_3d)  # fmt: skip
+            print(f"{st['task']}: {st['step']} steps, the window at {st['fps']:.0f} frames/s")
+            if args.screenshot:
+                print(f"wrote {args.screenshot}")
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -169,9 +191,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="print worldsim, warp, mujoco and torch versions and the Warp devices")
     p.set_defaults(func=_info)
 
-    p = sub.add_parser("demo", help="run demos/throw.py (from a source checkout)")
-    p.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments passed on to the demo script")
+    p = sub.add_parser(
+        "demo", help="the whole pipeline (simulate, record, train world models, evaluate, trajopt, sysid) and a report"
+    )
+    p.add_argument("--quick", action="store_true", help="small settings: under 3 minutes (default: about 13)")
+    p.add_argument("--out", default=None, help="output folder (default outputs/demo, or outputs/demo-quick)")
+    p.add_argument("--redo", nargs="+", default=[], metavar="STAGE", help="rerun these stages even if cached")
+    p.add_argument("--only", nargs="+", default=[], metavar="STAGE", help="run only these stages")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser(
+        "view", help="the interactive viewer (Open3D window), or --headless to record a video and a screenshot"
+    )
+    p.add_argument("source", metavar="TASK_OR_MJCF", nargs="?", default="CartPole",
+                   help="task name (Ant, worldsim/Ant-v0) or an MJCF file (.xml); default CartPole")  # fmt: skip
+    p.add_argument("--headless", action="store_true", help="no window: run --steps and write --record/--screenshot")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help="frames to run (headless: default 200; window: close after them)")  # fmt: skip
+    p.add_argument("--record", metavar="OUT.mp4", default=None, help="headless: write every frame to a video")
+    p.add_argument("--screenshot", metavar="OUT.png", default=None, help="write the last frame (window: a grab)")
+    p.add_argument("--policy", choices=("smooth", "random", "zero", "plan"), default=None,
+                   help="who acts (headless default: smooth random actions; window default: you)")  # fmt: skip
+    p.add_argument("--mode", choices=("rgb", "depth", "body_id"), default="rgb", help="splat view shown")
+    p.add_argument("--model", metavar="DIR", default=None, help="world model directory to dream beside the sim")
+    p.add_argument("--size", type=_positive_int, default=128, help="rendered image size in pixels (default 128)")
+    p.add_argument("--density", type=_positive_float, default=1000.0, help="splats per m² on the geoms")
+    p.add_argument("--no-3d", action="store_true", help="window: leave out Open3D's 3D view of the geoms")
+    p.set_defaults(func=_view)
 
     p = sub.add_parser("check", help="load an MJCF file with worldsim.load_mjcf and print its sizes")
     p.add_argument("mjcf_path", metavar="MJCF_PATH", help="MuJoCo XML file")
@@ -235,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``worldsim`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "demo" and args.out is None:
+        args.out = "outputs/demo-quick" if args.quick else "outputs/demo"
     return args.func(args)
 
 

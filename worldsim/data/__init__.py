@@ -9,11 +9,21 @@
 """
 
 from .clips import ClipDataset, clip_loader, dataset_info, split_episodes
-from .policies import POLICIES, CallablePolicy, Policy, RandomPolicy, SmoothRandomPolicy, make_policy
+from .policies import (
+    POLICIES,
+    CallablePolicy,
+    NoisyBalancePolicy,
+    Policy,
+    RandomPolicy,
+    SmoothRandomPolicy,
+    WaypointPusherPolicy,
+    make_policy,
+)
 from .recording import record
 from .storage import dataset_path, is_dataset_id, open_dataset
 
 __all__ = [
-    "POLICIES", "CallablePolicy", "ClipDataset", "Policy", "RandomPolicy", "SmoothRandomPolicy", "clip_loader",
+    "POLICIES", "CallablePolicy", "ClipDataset", "NoisyBalancePolicy", "Policy", "RandomPolicy", "SmoothRandomPolicy",
+    "WaypointPusherPolicy", "clip_loader",
     "dataset_info", "dataset_path", "is_dataset_id", "make_policy", "open_dataset", "record", "split_episodes",
 ]  # fmt: skip

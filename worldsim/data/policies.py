@@ -97,6 +97,66 @@ class CallablePolicy(Policy):
         return np.clip(a, self.low, self.high).astype(np.float32)
 
 
+class NoisyBalancePolicy(Policy):
+    """CartPole: a linear balancing controller ``a = k · obs`` plus Ornstein-Uhlenbeck noise (correlated over
+    ~10 steps), clipped to the action box. The noise pushes the cart back and forth while the pole stays up."""
+
+    name = "noisy_balance"
+    gains = np.array([3.0, 60.0, 3.0, 8.0])  # cart x, pole angle, their velocities
+
+    def __init__(self, action_space, num_envs, seed=0, noise=2.0):
+        super().__init__(action_space, num_envs, seed)
+        self.rho, self.sigma = float(np.exp(-0.1)), noise
+        self.state = np.zeros((num_envs, 1))
+
+    def reset(self, worlds):
+        self.state[np.asarray(worlds, np.int64)] = self.sigma * self.rng.standard_normal((len(worlds), 1))
+
+    def __call__(self, obs):
+        eps = self.rng.standard_normal(self.state.shape)
+        self.state = self.rho * self.state + np.sqrt(1 - self.rho**2) * self.sigma * eps
+        return np.clip(obs @ self.gains[:, None] + self.state, self.low, self.high).astype(np.float32)
+
+
+class WaypointPusherPolicy(Policy):
+    """PushBox: the pusher is steered (PD control) to waypoints inside the camera's view, a new one every 8-16
+    steps; every other waypoint lies 15 cm beyond the box, so the pusher runs through it and pushes it. Plus
+    Ornstein-Uhlenbeck noise on the force. ``hold`` (recorded steps per waypoint) is scaled by the caller to the
+    action repeat. Pure OU forces (the ``smooth`` policy) drive the pusher out of the
+    64 px view within ~15 steps, leaving clips of a still box."""
+
+    name = "waypoint_pusher"
+    region = np.array([[0.05, -0.2], [0.55, 0.2]])  # x, y (m) that the camera sees
+    kp, kd, noise = 6.0, 1.5, 0.3
+
+    def __init__(self, action_space, num_envs, seed=0, hold=(8, 17)):
+        super().__init__(action_space, num_envs, seed)
+        self.hold = hold
+        self.target = np.zeros((num_envs, 2))
+        self.countdown = np.zeros(num_envs, np.int64)
+        self.state = np.zeros((num_envs, 2))
+
+    def reset(self, worlds):
+        self.countdown[np.asarray(worlds, np.int64)] = 0
+
+    def __call__(self, obs):
+        pusher, vel, box = obs[:, 0:2], obs[:, 2:4], obs[:, 4:6]
+        new = self.countdown <= 0
+        if new.any():
+            n = int(new.sum())
+            free = self.rng.uniform(self.region[0], self.region[1], (n, 2))
+            push_dir = box[new] - pusher[new]
+            push_dir /= np.linalg.norm(push_dir, axis=1, keepdims=True) + 1e-6
+            through = np.clip(box[new] + 0.15 * push_dir, self.region[0], self.region[1])
+            self.target[new] = np.where(self.rng.random((n, 1)) < 0.5, free, through)
+            self.countdown[new] = self.rng.integers(*self.hold, n)
+        self.countdown -= 1
+        eps = self.rng.standard_normal(self.state.shape)
+        self.state = 0.9 * self.state + np.sqrt(1 - 0.81) * self.noise * eps
+        a = self.kp * (self.target - pusher) - self.kd * vel + self.state
+        return np.clip(a, self.low, self.high).astype(np.float32)
+
+
 def make_policy(policy: str | Callable | Policy, action_space: spaces.Box, num_envs: int, seed: int = 0) -> Policy:
     """``"random"``, ``"smooth"``, a :class:`Policy` instance, or a callable ``obs -> actions``."""
     if isinstance(policy, Policy):

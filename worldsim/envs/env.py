@@ -116,10 +116,11 @@ class _Core:
         """uint8 RGB images [N, H, W, 3] of every world from the task's camera."""
         return self.render_images()["pixels"]
 
-    def render_images(self) -> dict[str, torch.Tensor]:
+    def render_images(self, qpos: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Every world seen by the task's camera, in one rasterizer call: ``pixels`` uint8 [N, H, W, 3],
         ``depth`` float32 [N, H, W] (metres along the optical axis, 0 where nothing is hit) and ``body_id``
-        int64 [N, H, W] (the body each pixel shows, -1 for the background)."""
+        int64 [N, H, W] (the body each pixel shows, -1 for the background). ``qpos`` [N, nq]: render these
+        configurations instead of the simulator's (same cameras, e.g. a planned state as a ghost)."""
         if self._scene is None:
             self._scene = SplatScene.from_model(self.task.model, density=1500, ground_density=200)
         dev = self.task.model.device
@@ -131,7 +132,8 @@ class _Core:
         bg = torch.where(torch.isnan(self.visual["background"]), sky, self.visual["background"]).to(dev)
         colors = (self._scene.colors[None] * self.visual["color_gain"][:, None, :].to(dev)).clamp(0, 1)
         with torch.no_grad():
-            out = self._scene.render(self.task.sim.qpos.clone(), views, Ks[:, None].to(dev), self.width,
+            q = self.task.sim.qpos.clone() if qpos is None else qpos.to(device=dev, dtype=torch.float32)
+            out = self._scene.render(q, views, Ks[:, None].to(dev), self.width,
                                      self.height, backgrounds=bg[:, None], colors=colors)  # fmt: skip
         return {
             "pixels": (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8),

@@ -47,6 +47,7 @@ class WorldModel(nn.Module):
         self.context_window = context_window
         self.dt = float(meta.get("dt", 0.0))
         self.data = meta.get("data")
+        self.task = meta.get("task")  # the task its dataset was recorded from (None if unknown)
 
     def _check_actions(self, actions, b: int) -> torch.Tensor:
         """``actions`` as the model takes them: int [B, T] (latent) or float [B, T, A] clamped to the action space

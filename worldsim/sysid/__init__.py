@@ -9,11 +9,17 @@
   closed forms are :func:`worldsim.physics.restitution_from_damping_ratio` and its inverse).
 """
 
+from pathlib import Path
+
 from .pixels import BounceFit, BounceParams, bounce_trajectory, fit_bounce_from_pixels, make_bounce_video
 from .restitution import measured_restitution
 from .states import FitParam, SysIDResult, Trajectories, fit_parameters, synthetic_trajectories
 
+#: the scene of the pixel SysID demo: a 0.1 m ball over a checkerboard plane (timestep 2 ms)
+BOUNCE_SCENE = Path(__file__).parent / "assets" / "bounce.xml"
+
 __all__ = [
+    "BOUNCE_SCENE",
     "BounceFit",
     "BounceParams",
     "FitParam",

@@ -9,7 +9,7 @@ the spring comes back to rest length returns a fraction
 of the impact speed. :func:`measured_restitution` measures e instead, by dropping a ball on a plane in worldsim.
 The simulated contact differs from that linear model: the constraint force is clamped at zero (the damper cannot
 pull, so the ball lets go earlier and faster), the impedance ``solimp`` scales the force, and the contact is
-resolved in a handful of timesteps. In ``demos/assets/bounce.xml`` (timestep 2 ms, timeconst 0.1 s, 4 m/s
+resolved in a handful of timesteps. In :data:`worldsim.sysid.BOUNCE_SCENE` (timestep 2 ms, timeconst 0.1 s, 4 m/s
 impact), measured vs closed form:
 
     ζ           0.05   0.1    0.113  0.2    0.3    0.5    0.7
