@@ -32,7 +32,7 @@ from worldsim.renderers import intrinsics, look_at  # noqa: E402
 from worldsim.sysid import (  # noqa: E402
     BOUNCE_SCENE,
     BounceParams,
-    bounce_trajectory,
+    bounce_fit_figure,
     fit_bounce_from_pixels,
     make_bounce_video,
     measured_restitution,
@@ -130,16 +130,7 @@ ax.set_title("loss (blur and frames change between phases)")
 fig.tight_layout()
 loss_png = save_figure(fig, "loss.png")
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
-true_path = bounce_trajectory(model, truth, num_frames=args.frames, steps_per_frame=STEPS_PER_FRAME)
-for i, (ax, axis) in enumerate(zip(axes, "xyz", strict=True)):
-    ax.plot(fit.times, true_path[:, i], color="k", lw=2, label="true")
-    ax.plot(fit.times, fit.trajectory[:, i], color="C1", ls="--", lw=1.5, label="recovered")
-    ax.set_xlabel("time [s]")
-    ax.set_ylabel(f"ball {axis} [m]")
-axes[0].legend()
-fig.suptitle("ball centre: true vs simulated with the recovered parameters")
-fig.tight_layout()
+fig = bounce_fit_figure(model, truth, fit, steps_per_frame=STEPS_PER_FRAME)
 traj_png = save_figure(fig, "trajectory.png")
 
 fitted = make_bounce_video(model, fit.params, viewmats, Ks, num_frames=args.frames, steps_per_frame=STEPS_PER_FRAME,

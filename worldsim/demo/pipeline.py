@@ -55,7 +55,7 @@ def _load_cached(path: Path, key: str) -> dict | None:
         saved = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if saved.get("key") != key:
+    if saved.get("key") != key or "run" not in saved:  # other settings or inputs, or an older record format
         return None
     data = saved["result"].get("path") if path.parent.name == "dataset" else None
     if data is not None and not Path(data).exists():  # the dataset lives under MINARI_DATASETS_PATH: still there?

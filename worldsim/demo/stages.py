@@ -249,7 +249,7 @@ def sysid(cfg: DemoConfig, out: Path) -> dict:
     from ..physics import damping_ratio_from_restitution
     from ..physics.mjcf import load_mjcf
     from ..renderers import intrinsics, look_at
-    from ..sysid import BOUNCE_SCENE, BounceParams, fit_bounce_from_pixels, make_bounce_video
+    from ..sysid import BOUNCE_SCENE, BounceParams, bounce_fit_figure, fit_bounce_from_pixels, make_bounce_video
 
     steps_per_frame = 16
     model = load_mjcf(BOUNCE_SCENE)
@@ -277,18 +277,7 @@ def sysid(cfg: DemoConfig, out: Path) -> dict:
         img = _label(img, "top: given views   bottom: recovered parameters, re-rendered")
         frames.append(img)
     write_video(out / "fit.mp4", frames, fps=round(1 / (steps_per_frame * model.timestep)))
-    plt = _plt()
-    fig, axes = plt.subplots(1, 3, figsize=(10, 2.8))
-    from ..sysid import bounce_trajectory
-
-    true_path = bounce_trajectory(model, truth, num_frames=cfg.sysid_frames, steps_per_frame=steps_per_frame)
-    for i, (ax, axis) in enumerate(zip(axes, "xyz", strict=True)):
-        ax.plot(fit.times, true_path[:, i], color="k", lw=2, label="true")
-        ax.plot(fit.times, fit.trajectory[:, i], color="C1", ls="--", lw=1.5, label="recovered")
-        ax.set_xlabel("time [s]")
-        ax.set_ylabel(f"ball {axis} [m]")
-    axes[0].legend()
-    fig.tight_layout()
+    fig = bounce_fit_figure(model, truth, fit, steps_per_frame=steps_per_frame)
     save_figure(fig, out / "trajectory.png")
     g_fit = np.asarray(fit.gravity)
     return {

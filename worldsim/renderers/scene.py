@@ -89,6 +89,14 @@ def _geom_mesh(gtype: int, size: np.ndarray) -> o3d.geometry.TriangleMesh | None
     return None
 
 
+def visible_geoms(mjm: mujoco.MjModel):
+    """(geom id, geom type, rgba [4]) of every geom that is drawn: rgba from its material when it has one, alpha > 0."""
+    for g in range(mjm.ngeom):
+        rgba = mjm.mat_rgba[mjm.geom_matid[g]] if mjm.geom_matid[g] >= 0 else mjm.geom_rgba[g]
+        if rgba[3] > 0:
+            yield g, int(mjm.geom_type[g]), rgba
+
+
 def _sample_surface(mesh: o3d.geometry.TriangleMesh, density: float, rng_seed: int):
     """Points and normals (float64 [M, 3]) spread over ``mesh``, about ``density`` per m², and their spacing."""
     mesh.compute_triangle_normals()
@@ -144,11 +152,7 @@ class SplatScene:
             raise ValueError(f"density must be positive, got {density!r}")
         mjm = model.mj_model
         parts = []
-        for g in range(mjm.ngeom):
-            rgba = mjm.mat_rgba[mjm.geom_matid[g]] if mjm.geom_matid[g] >= 0 else mjm.geom_rgba[g]
-            if rgba[3] <= 0:
-                continue
-            gtype = int(mjm.geom_type[g])
+        for g, gtype, rgba in visible_geoms(mjm):
             if gtype == mujoco.mjtGeom.mjGEOM_PLANE:
                 pts, nrm, spacing, cols = _plane_grid(mjm.geom_size[g], ground_size, checker, ground_density, rgba[:3])
             else:

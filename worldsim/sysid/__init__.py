@@ -11,7 +11,14 @@
 
 from pathlib import Path
 
-from .pixels import BounceFit, BounceParams, bounce_trajectory, fit_bounce_from_pixels, make_bounce_video
+from .pixels import (
+    BounceFit,
+    BounceParams,
+    bounce_fit_figure,
+    bounce_trajectory,
+    fit_bounce_from_pixels,
+    make_bounce_video,
+)
 from .restitution import measured_restitution
 from .states import FitParam, SysIDResult, Trajectories, fit_parameters, synthetic_trajectories
 
@@ -22,6 +29,7 @@ __all__ = [
     "BOUNCE_SCENE",
     "BounceFit",
     "BounceParams",
+    "bounce_fit_figure",
     "FitParam",
     "SysIDResult",
     "Trajectories",

@@ -641,3 +641,24 @@ def _laplace_std(objective: _Objective, fit: BounceFit) -> dict:
         "velocity": std[4:7],
         "cov": cov,
     }
+
+
+def bounce_fit_figure(model: Model, truth: BounceParams, fit: BounceFit, *, steps_per_frame: int = 16):
+    """A matplotlib figure of the ball centre's x, y and z against time: true (simulated from ``truth``) and
+    recovered (``fit.trajectory``). The caller saves and closes it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    true_path = bounce_trajectory(model, truth, num_frames=len(fit.times), steps_per_frame=steps_per_frame)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    for i, (ax, axis) in enumerate(zip(axes, "xyz", strict=True)):
+        ax.plot(fit.times, true_path[:, i], color="k", lw=2, label="true")
+        ax.plot(fit.times, fit.trajectory[:, i], color="C1", ls="--", lw=1.5, label="recovered")
+        ax.set_xlabel("time [s]")
+        ax.set_ylabel(f"ball {axis} [m]")
+    axes[0].legend()
+    fig.suptitle("ball centre: true vs simulated with the recovered parameters")
+    fig.tight_layout()
+    return fig

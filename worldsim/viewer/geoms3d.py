@@ -10,7 +10,7 @@ import torch
 
 from ..physics.forward import forward_kinematics
 from ..physics.model import Model
-from ..renderers.scene import _geom_mesh
+from ..renderers.scene import _geom_mesh, visible_geoms
 
 
 def _rotmat(q: np.ndarray) -> np.ndarray:
@@ -39,11 +39,7 @@ class GeomMeshes:
         mjm = model.mj_model
         self.model = model
         self.items: list[tuple[str, o3d.geometry.TriangleMesh, np.ndarray, int, np.ndarray]] = []
-        for g in range(mjm.ngeom):
-            rgba = mjm.mat_rgba[mjm.geom_matid[g]] if mjm.geom_matid[g] >= 0 else mjm.geom_rgba[g]
-            if rgba[3] <= 0:
-                continue
-            gtype = int(mjm.geom_type[g])
+        for g, gtype, rgba in visible_geoms(mjm):
             if gtype == mujoco.mjtGeom.mjGEOM_PLANE:
                 sx, sy = (float(s) if s > 0 else ground_size for s in mjm.geom_size[g][:2])
                 mesh = o3d.geometry.TriangleMesh.create_box(2 * sx, 2 * sy, 0.01).translate((-sx, -sy, -0.01))
