@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo", help="the whole pipeline (simulate, record, train world models, evaluate, trajopt, sysid) and a report"
     )
-    p.add_argument("--quick", action="store_true", help="small settings: under 3 minutes (default: about 13)")
+    p.add_argument("--quick", action="store_true", help="small settings: under 3 minutes (default: about 12)")
     p.add_argument("--out", default=None, help="output folder (default outputs/demo, or outputs/demo-quick)")
     p.add_argument("--redo", nargs="+", default=[], metavar="STAGE", help="rerun these stages even if cached")
     p.add_argument("--only", nargs="+", default=[], metavar="STAGE", help="run only these stages")

@@ -1,4 +1,4 @@
-"""Sizes and time budgets of ``worldsim demo``: :data:`FULL` (about 13 minutes on a 2-core CPU) and :data:`QUICK`
+"""Sizes and time budgets of ``worldsim demo``: :data:`FULL` (about 12 minutes on a 2-core CPU) and :data:`QUICK`
 (under 3 minutes, a first look). Each field names the stage it belongs to, so that changing it reruns that stage
 (and the stages that use its output) and nothing else."""
 
