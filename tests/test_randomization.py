@@ -21,7 +21,7 @@ from worldsim.randomization import (
 
 def test_default_preset_resampled_per_world_at_every_reset():
     envs = WorldsimVectorEnv("PushBox", 8, randomization="default")
-    nominal = envs.core.nominal["body_mass"][0]
+    nominal = envs.core.randomizer.nominal["body_mass"][0]
     _, info = envs.reset(seed=0)
     mass = info["randomization"]["body_mass"]
     assert mass.shape == (8, envs.core.task.model.nbody)
@@ -43,7 +43,7 @@ def test_action_delay_gravity_tilt_and_com_offset():
     tilt = np.arccos(-g[:, 2] / 10.0)
     assert (tilt <= math.radians(10) + 1e-4).all() and tilt.max() > 0.01
     ipos = info["randomization"]["body_ipos"]
-    assert np.abs(ipos - envs.core.nominal["body_ipos"].numpy()).max() <= 0.02 + 1e-6
+    assert np.abs(ipos - envs.core.randomizer.nominal["body_ipos"].numpy()).max() <= 0.02 + 1e-6
     # with a 2-step delay, the first two actions apply the zero action
     envs.reset(seed=1)
     q0 = envs.core.task.sim.qpos.clone()
@@ -119,3 +119,39 @@ def test_visual_randomization_changes_pixels_per_world():
     plain.core.task.sim.reset()
     same = plain.core.observe()
     np.testing.assert_array_equal(same[0], same[1])  # without randomization both worlds look alike
+
+
+def _delayed_run(reset_step_action: float) -> np.ndarray:
+    """CartPole, 2-step action delay: world 1 pushed over; on its NEXT_STEP reset step it is given
+    ``reset_step_action``, then zeros. Returns the observations of the 4 steps after the reset step."""
+    envs = WorldsimVectorEnv("CartPole", 2, randomization=DomainRandomization(action_delay=2))
+    envs.reset(seed=3)
+    push = np.array([[0.0], [3.0]], np.float32)
+    for _ in range(200):
+        _, _, term, trunc, _ = envs.step(push)
+        if term[1] or trunc[1]:
+            break
+    assert term[1]
+    envs.step(np.array([[0.0], [reset_step_action]], np.float32))  # world 1's reset step: its action is ignored
+    return np.stack([envs.step(np.zeros((2, 1), np.float32))[0] for _ in range(4)])
+
+
+def test_action_delay_drops_the_action_of_a_reset_step():
+    """The action a NEXT_STEP reset step ignores is not queued and applied `action_delay` steps later."""
+    ignored, zero = _delayed_run(3.0), _delayed_run(0.0)
+    np.testing.assert_array_equal(ignored[:, 1], zero[:, 1])
+
+
+def test_action_delay_queue():
+    from worldsim.envs.action_delay import ActionDelay
+
+    d = ActionDelay(2, num_worlds=2, nu=1)
+    outs = [d.push(torch.tensor([[float(i)], [10.0 + i]])) for i in range(1, 5)]
+    assert [o[:, 0].tolist() for o in outs] == [[0, 0], [0, 0], [1, 11], [2, 12]]
+    d.reset(torch.tensor([1]))
+    assert d.push(torch.tensor([[5.0], [15.0]]), ignored=torch.tensor([0]))[:, 0].tolist() == [3, 0]
+    assert d.push(torch.zeros(2, 1))[:, 0].tolist() == [4, 0]
+    assert d.push(torch.zeros(2, 1))[:, 0].tolist() == [0, 15]  # world 0's ignored action never applies
+    assert ActionDelay(0, 2, 1).push(x := torch.ones(2, 1)) is x
+    with pytest.raises(ValueError, match="action delay"):
+        ActionDelay(-1, 2, 1)

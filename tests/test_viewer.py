@@ -60,7 +60,7 @@ def test_gravity_slider_gives_the_closed_form_fall(asset):
 
 def test_physics_and_visual_sliders_apply_live():
     s = ViewerSession("PushBox", size=48)
-    nominal = {k: v.clone() for k, v in s.core.nominal.items()}
+    nominal = {k: v.clone() for k, v in s.core.randomizer.nominal.items()}
     for name, value in (("friction", 2.0), ("mass", 0.5), ("damping", 3.0), ("motor", 0.25)):
         s.set_slider(name, value)
     p = s.task.model.get_params()

@@ -5,39 +5,47 @@ Everything a user needs is importable from here::
     import worldsim
     model = worldsim.load_mjcf("scene.xml", num_worlds=16)
     qpos, qvel = worldsim.rollout(model, qpos0, qvel0, ctrl)
+
+``import worldsim`` is light: it starts Warp and registers the ``worldsim/<Task>-v0`` Gymnasium ids; the physics
+(and torch) load on first use of a name below, the renderer's Open3D only when splats are sampled from meshes.
 """
+
+from importlib import import_module
 
 from ._warp_setup import init_warp
 
 init_warp()
 
-from .envs import register_envs  # noqa: E402
-from .physics import (  # noqa: E402
-    PARAM_SPECS,
-    MJCFError,
-    Model,
-    ModelBuilder,
-    Simulator,
-    forward_kinematics,
-    from_mjmodel,
-    load_mjcf,
-    rollout,
-    smoothed_rollout,
-)
+from .envs.registration import register_envs  # noqa: E402
 
 register_envs()
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MJCFError",
-    "Model",
-    "ModelBuilder",
-    "PARAM_SPECS",
-    "Simulator",
-    "forward_kinematics",
-    "from_mjmodel",
-    "load_mjcf",
-    "rollout",
-    "smoothed_rollout",
-]
+#: public name -> the module that defines it (imported on first access, PEP 562)
+_LAZY = {
+    "MJCFError": "worldsim.physics",
+    "Model": "worldsim.physics",
+    "ModelBuilder": "worldsim.physics",
+    "PARAM_SPECS": "worldsim.physics",
+    "Simulator": "worldsim.physics",
+    "forward_kinematics": "worldsim.physics",
+    "from_mjmodel": "worldsim.physics",
+    "load_mjcf": "worldsim.physics",
+    "rollout": "worldsim.physics",
+    "smoothed_rollout": "worldsim.physics",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'worldsim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -226,16 +226,27 @@ class DomainRandomization:
         }
 
 
-def default_randomization(task: str) -> DomainRandomization:
+def default_randomization(task) -> DomainRandomization:
     """The preset of a task, as in the sim-to-real literature: friction ×U(0.5, 1.5), mass ×U(0.8, 1.2), joint
-    damping ×U(0.8, 1.2), motor strength ×U(0.8, 1.2), a 0.01 observation noise, and for locomotion a 2° gravity
-    tilt."""
+    damping ×U(0.8, 1.2), motor strength ×U(0.8, 1.2), a 0.01 observation noise, and the task's gravity tilt
+    (:attr:`worldsim.envs.task.Task.dr_gravity_tilt_deg`: 2° for the locomotion tasks, 0 elsewhere).
+
+    ``task``: a task name (``"HalfCheetah"``), a :class:`~worldsim.envs.task.Task` subclass or instance."""
+    if isinstance(task, str):
+        from .envs.tasks import TASKS
+
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
+        task = TASKS[task]
+    tilt_deg = getattr(task, "dr_gravity_tilt_deg", None)
+    if tilt_deg is None:
+        raise ValueError(f"default_randomization needs a task name or Task, got {type(task).__name__}")
     params = [
         ParamRandomization("geom_friction", Uniform(0.5, 1.5)),
         ParamRandomization("body_mass", Uniform(0.8, 1.2)),
         ParamRandomization("dof_damping", Uniform(0.8, 1.2)),
     ]
-    tilt = math.radians(2.0) if task in ("HalfCheetah", "Ant") else 0.0
+    tilt = math.radians(tilt_deg)
     return DomainRandomization(params, obs_noise=0.01, actuator_strength=Uniform(0.8, 1.2), gravity_tilt=tilt)
 
 

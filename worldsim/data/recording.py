@@ -214,7 +214,7 @@ def _repeat_step(envs: WorldsimVectorEnv, action: np.ndarray, repeat: int, alive
 
 
 def _observation(core, state: np.ndarray) -> dict[str, np.ndarray]:
-    images = core.render_images()
+    images = core.camera.render_images()
     return {
         "pixels": images["pixels"].cpu().numpy(),
         "state": np.asarray(state, np.float32),

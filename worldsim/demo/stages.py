@@ -59,11 +59,11 @@ def simulate(cfg: DemoConfig, out: Path) -> dict:
     video = [grid(f, cols, scale=max(1, 256 // (cols * cfg.size) + 1)) for f in frames]
     write_video(out / "dr_worlds.mp4", video, fps=round(1 / envs.core.task.dt))
     write_png(out / "dr_worlds.png", video[len(video) // 2])
-    rnd = info["randomization"]
+    rnd, nominal = info["randomization"], envs.core.randomizer.nominal
     ranges = {
-        "friction ×": rnd["geom_friction"][:, :, 0].max(1) / envs.core.nominal["geom_friction"][0, :, 0].max().item(),
-        "mass ×": rnd["body_mass"][:, 1:].sum(1) / envs.core.nominal["body_mass"][0, 1:].sum().item(),
-        "motor strength ×": rnd["actuator_gear"][:, 0] / envs.core.nominal["actuator_gear"][0, 0].item(),
+        "friction ×": rnd["geom_friction"][:, :, 0].max(1) / nominal["geom_friction"][0, :, 0].max().item(),
+        "mass ×": rnd["body_mass"][:, 1:].sum(1) / nominal["body_mass"][0, 1:].sum().item(),
+        "motor strength ×": rnd["actuator_gear"][:, 0] / nominal["actuator_gear"][0, 0].item(),
         "light gain": rnd["visual_color_gain"].mean(1),
     }
     return {

@@ -1,36 +1,38 @@
 """worldsim.envs: Gymnasium environments on worldsim (``worldsim/<Task>-v0``, registered on ``import worldsim``).
 
-Tasks: CartPole, CartPoleSwingUp, Pendulum, Reacher, HalfCheetah, Ant, PushBox (see :mod:`worldsim.envs.tasks`).
+Tasks (see :mod:`worldsim.envs.tasks`): a twin of every gymnasium MuJoCo env (CartPole = InvertedPendulum,
+InvertedDoublePendulum, Reacher, Pusher, HalfCheetah, Ant, Hopper, Walker2d, Swimmer, Humanoid; v5 constructor
+kwargs and ``info`` keys), and CartPoleSwingUp, Pendulum, PushBox.
 ``gymnasium.make("worldsim/Ant-v0", obs_mode="pixels")`` gives a single env, ``gymnasium.make_vec(...,
-num_envs=N)`` the native batched :class:`WorldsimVectorEnv`.
+num_envs=N)`` the native batched :class:`WorldsimVectorEnv`; :class:`SB3VecEnv` and :class:`TorchRLEnv` adapt
+the vector env to Stable-Baselines3 and TorchRL (optional dependencies).
+
+The names load lazily, so ``import worldsim`` stays light.
 """
 
-from functools import partial
+from importlib import import_module
 
-import gymnasium
+from .registration import GYM_TWINS, TASK_HORIZONS, register_envs
 
-from .env import OBS_MODES, WorldsimEnv, WorldsimVectorEnv
-from .tasks import TASKS
+_LAZY = {
+    "OBS_MODES": "worldsim.envs.core",
+    "TASKS": "worldsim.envs.tasks",
+    "WorldsimEnv": "worldsim.envs.env",
+    "WorldsimVectorEnv": "worldsim.envs.vector_env",
+    "SB3VecEnv": "worldsim.envs.sb3",
+    "TorchRLEnv": "worldsim.envs.torchrl",
+}
 
-__all__ = ["OBS_MODES", "TASKS", "WorldsimEnv", "WorldsimVectorEnv", "register_envs"]
+__all__ = ["GYM_TWINS", "TASK_HORIZONS", "register_envs", *_LAZY]
 
 
-def _make_vec(task, num_envs=1, **kwargs):
-    return WorldsimVectorEnv(task, num_envs, **kwargs)
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'worldsim.envs' has no attribute {name!r}")
 
 
-def register_envs() -> None:
-    """Register ``worldsim/<Task>-v0`` for every task and ``worldsim/Dream-v0`` (a trained world model as an env:
-    ``gymnasium.make("worldsim/Dream-v0", model=DIR)``); idempotent."""
-    if "worldsim/Dream-v0" not in gymnasium.registry:
-        gymnasium.register(id="worldsim/Dream-v0", entry_point="worldsim.models.dream_env:DreamEnv")
-    for name, cls in TASKS.items():
-        env_id = f"worldsim/{name}-v0"
-        if env_id in gymnasium.registry:
-            continue
-        gymnasium.register(
-            id=env_id,
-            entry_point=partial(WorldsimEnv, name),
-            vector_entry_point=partial(_make_vec, name),
-            max_episode_steps=cls.horizon,
-        )
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

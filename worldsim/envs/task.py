@@ -28,6 +28,11 @@ class Task:
     frame_skip: int = 1
     horizon: int = 1000
     obs_size: int = 0
+    #: constructor kwargs the task takes, with defaults (for a gymnasium twin: that env's v5 kwargs); each becomes
+    #: an attribute of the same name
+    options: dict = {}
+    #: gravity tilt [degrees] of :func:`worldsim.randomization.default_randomization` for this task
+    dr_gravity_tilt_deg: float = 0.0
     #: pixel-observation camera: eye and target [m] relative to the origin (or to the root's x when it follows)
     camera_eye: tuple = (0.0, -4.0, 2.4)
     camera_target: tuple = (0.0, 0.0, 0.2)
@@ -35,7 +40,14 @@ class Task:
     #: names of per-world tensor attributes [N, ...] that, with the state, define an episode (e.g. a goal)
     episode_context: tuple[str, ...] = ()
 
-    def __init__(self, num_worlds: int, device: str = "cpu"):
+    def __init__(self, num_worlds: int, device: str = "cpu", **options):
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; it takes: {known}")
+        for name, default in self.options.items():
+            setattr(self, name, options.get(name, default))
+        self.check_options()
         self.model: Model = self.build_model(num_worlds, device)
         self.num_worlds = num_worlds
         self.sim = Simulator(self.model)
@@ -47,6 +59,11 @@ class Task:
         self._high = torch.as_tensor(high, device=self.model.device)
 
     # ---- to implement
+    def check_options(self) -> None:
+        """Validate the constructor kwargs (now attributes); ValueError naming a bad one. Default: frame_skip."""
+        if not isinstance(self.frame_skip, int) or self.frame_skip < 1:
+            raise ValueError(f"frame_skip must be a positive integer, got {self.frame_skip!r}")
+
     def build_model(self, num_worlds: int, device: str) -> Model:
         raise NotImplementedError
 
@@ -91,6 +108,11 @@ class Task:
         if len(worlds):
             qpos, qvel = self.sample_reset(len(worlds), generator)
             self.sim.reset(qpos, qvel, worlds=worlds)
+            self.state_changed(worlds)
+
+    def state_changed(self, worlds: torch.Tensor) -> None:
+        """Called after the state of ``worlds`` (int tensor [k]) was set from outside a step (reset,
+        ``set_state``): tasks that keep values of the simulator's last step (contact forces) refresh them here."""
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""

@@ -53,6 +53,20 @@ class Simulator:
         self.energy = wp.to_torch(self._ws.stages[0].energy)
         self.reset()
 
+    def data(self, name: str) -> torch.Tensor:
+        """A read-only view [N, ...] of an intermediate array of the last step (``mujoco.MjData``'s field of that
+        name, e.g. ``"qfrc_constraint"``, ``"qfrc_actuator"``, ``"efc_force"``; the list and units are
+        :data:`worldsim.physics.data.DATA_SPECS`). As after ``mujoco.mj_step``, it holds the values computed at
+        the state the last step started from; after :meth:`reset` it keeps the previous step's values."""
+        from .data import DATA_SPECS
+
+        if name not in DATA_SPECS:
+            raise ValueError(f"unknown data field {name!r}; known: {sorted(DATA_SPECS)}")
+        arr = getattr(self._ws.stages[0], name, None)
+        if arr is None:
+            raise ValueError(f"data field {name!r} is not kept by this model's simulator")
+        return wp.to_torch(arr)
+
     @property
     def contacts_dropped(self) -> torch.Tensor:
         """Per world, how many contacts did not fit in ``model.nconmax`` since the simulator was made [N]."""

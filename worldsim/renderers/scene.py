@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mujoco
 import numpy as np
-import open3d as o3d
 import torch
 
 from .._files import atomic_path
@@ -20,6 +20,17 @@ from ..physics.model import Model
 from .poses import body_poses
 from .projection import quat_to_rotmat
 from .rasterize import rasterize
+
+if TYPE_CHECKING:
+    import open3d as o3d
+
+
+def _open3d():
+    """Open3D, imported on first use (mesh building and sampling): ``import worldsim`` does not load it."""
+    import open3d
+
+    return open3d
+
 
 _SH_C0 = 0.28209479177387814
 
@@ -60,6 +71,7 @@ def _quat_from_z(normals: np.ndarray) -> np.ndarray:
 
 def _geom_mesh(gtype: int, size: np.ndarray) -> o3d.geometry.TriangleMesh | None:
     """An Open3D mesh of a MuJoCo geom in its own frame (None for planes, handled as a grid)."""
+    o3d = _open3d()
     G = mujoco.mjtGeom
     if gtype == G.mjGEOM_SPHERE:
         return o3d.geometry.TriangleMesh.create_sphere(radius=float(size[0]), resolution=20)
@@ -99,6 +111,7 @@ def visible_geoms(mjm: mujoco.MjModel):
 
 def _sample_surface(mesh: o3d.geometry.TriangleMesh, density: float, rng_seed: int):
     """Points and normals (float64 [M, 3]) spread over ``mesh``, about ``density`` per m², and their spacing."""
+    o3d = _open3d()
     mesh.compute_triangle_normals()
     area = max(mesh.get_surface_area(), 1e-9)
     count = max(32, int(round(density * area)))
@@ -193,6 +206,7 @@ class SplatScene:
         """A new scene with a user mesh or point cloud (Open3D object, or a PLY/OBJ/GLB/... file) added as
         splats of ``body`` (coordinates taken in that body's frame). Meshes are sampled (``num_points``);
         point clouds use their points (and colors, normals if present)."""
+        o3d = _open3d()
         if not 0 <= body < self.model.nbody:
             raise ValueError(f"body {body} does not exist (nbody = {self.model.nbody})")
         if isinstance(mesh, (str, os.PathLike)):

@@ -164,7 +164,7 @@ class ViewerWindow:
                 mat.base_color = [float(c) for c in rgba]
                 self.scene3d.scene.add_geometry(name, mesh, mat)
             self._update_3d()
-            eye, target = (np.asarray(x[0]) for x in s.core.task_camera())
+            eye, target = (np.asarray(x[0]) for x in s.core.camera.task_camera())
             bbox = self.scene3d.scene.bounding_box
             self.scene3d.setup_camera(45.0, bbox, target.tolist())
             self.scene3d.look_at(target.tolist(), eye.tolist(), [0.0, 0.0, 1.0])

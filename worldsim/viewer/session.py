@@ -82,7 +82,7 @@ class ViewerSession:
         self.env = WorldsimVectorEnv(task_class(source), 1, obs_mode="state", width=size, height=size)
         self.core = self.env.core
         self.task = self.core.task
-        self.core._scene = SplatScene.from_model(self.task.model, density=density, ground_density=200)
+        self.core.camera.scene = SplatScene.from_model(self.task.model, density=density, ground_density=200)
         self.name = type(self.task).__name__
         self.size, self.density = size, density
         self.low, self.high = (np.asarray(b, np.float32) for b in self.task.action_bounds())
@@ -91,7 +91,7 @@ class ViewerSession:
         self.set_view(view)
         self.paused = False
         self.sliders = _sliders()
-        g = self.core.nominal["gravity"][0]
+        g = self.core.randomizer.nominal["gravity"][0]
         self._g_dir = g / g.norm() if g.norm() > 0 else torch.tensor([0.0, 0.0, -1.0])
         gs = self.sliders["gravity"]
         gs.default = gs.value = float(g.norm())
@@ -163,7 +163,7 @@ class ViewerSession:
 
     def _apply_sliders(self) -> None:
         v = {n: s.value for n, s in self.sliders.items()}
-        nominal, params = self.core.nominal, self.task.model.get_params()
+        nominal, params = self.core.randomizer.nominal, self.task.model.get_params()
         scaled = {"geom_friction": v["friction"], "body_mass": v["mass"], "body_inertia": v["mass"],
                   "dof_damping": v["damping"], "actuator_gear": v["motor"]}  # fmt: skip
         with torch.no_grad():
@@ -172,7 +172,7 @@ class ViewerSession:
                     params[name].copy_(nominal[name] * scale)
             params["gravity"].copy_((self._g_dir * v["gravity"]).expand_as(params["gravity"]))
         gain = torch.tensor([v["red"], v["green"], v["blue"]]) * v["light"]
-        self.core.visual["color_gain"][:] = gain
+        self.core.randomizer.visual["color_gain"][:] = gain
 
     # ---- simulation
     def reset(self, seed: int | None = None) -> None:
@@ -218,12 +218,12 @@ class ViewerSession:
         """The task camera's images of world 0 (``pixels`` uint8 [H, W, 3], ``depth`` [H, W], ``body_id`` [H, W])
         at ``size`` (default: the session's), of the live state or of ``qpos`` [nq]."""
         core = self.core
-        keep = core.width, core.height
-        core.width = core.height = size or self.size
+        keep = core.camera.width, core.camera.height
+        core.camera.width = core.camera.height = size or self.size
         try:
-            out = core.render_images(None if qpos is None else qpos.reshape(1, -1))
+            out = core.camera.render_images(None if qpos is None else qpos.reshape(1, -1))
         finally:
-            core.width, core.height = keep
+            core.camera.width, core.camera.height = keep
         return {k: v[0] for k, v in out.items()}
 
     def image(self) -> np.ndarray:
@@ -296,11 +296,11 @@ class Dream:
 
     def _frame(self, session: ViewerSession) -> torch.Tensor:
         core = session.core
-        live, core._scene = core._scene, self.scene
+        live, core.camera.scene = core.camera.scene, self.scene
         try:
             return session.render(self.size)["pixels"].cpu()
         finally:
-            core._scene = live
+            core.camera.scene = live
 
     def restart(self, session: ViewerSession) -> None:
         """Start dreaming again from the simulator's current frame."""
@@ -377,7 +377,8 @@ class Plan:
     def ghost(self, session: ViewerSession) -> np.ndarray:
         """The plan's states at 1/3, 2/3 and the end of its horizon rendered over each other, uint8 [H, W, 3], from
         the live camera (re-rendered when the camera moves or the colors change)."""
-        key = (session.size, str(session.core.task_camera()), session.core.visual["color_gain"].tolist())
+        core = session.core
+        key = (session.size, str(core.camera.task_camera()), core.randomizer.visual["color_gain"].tolist())
         if self._ghost is None or self._ghost_key != key:
             t = len(self.qpos) - 1
             picks = [max(1, t // 3), max(1, 2 * t // 3), t]
