@@ -19,8 +19,8 @@ _LAZY = {
     "TASKS": "worldsim.envs.tasks",
     "WorldsimEnv": "worldsim.envs.env",
     "WorldsimVectorEnv": "worldsim.envs.vector_env",
-    "SB3VecEnv": "worldsim.envs.sb3",
-    "TorchRLEnv": "worldsim.envs.torchrl",
+    "SB3VecEnv": "worldsim.envs.sb3_vec_env",
+    "TorchRLEnv": "worldsim.envs.torchrl_env",
 }
 
 __all__ = ["GYM_TWINS", "TASK_HORIZONS", "register_envs", *_LAZY]
