@@ -37,6 +37,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--num-envs", type=int, default=512)
     p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--single-steps", type=int, default=2000)
     args = p.parse_args()
     print(f"{os.cpu_count()} CPU cores, {args.num_envs} envs, {args.steps} steps of random actions")
     header = ["task".rjust(12), "gymnasium sync".rjust(15), "worldsim state".rjust(15), "ratio".rjust(7)]
@@ -52,7 +53,27 @@ def main() -> int:
         print(f"{ours:>12} | {ref_sps:15,.0f} | {sps:15,.0f} | {sps / ref_sps:6.1f}x | {pps:16,.0f} | "
               f"{pps / ref_sps:.2f}x")  # fmt: skip
     print("env-steps/s = num_envs * steps / seconds; gymnasium: gym.make_vec(..., vectorization_mode='sync').")
+    print("\nsingle env (gymnasium.make, what SB3 and most RL code wrap), steps/s:")
+    for ours, theirs in PAIRS:
+        ref_sps = single_steps_per_second(gym.make(theirs), args.single_steps)
+        sps = single_steps_per_second(gym.make(f"worldsim/{ours}-v0"), args.single_steps)
+        print(f"{ours:>12} | gymnasium {ref_sps:9,.0f} | worldsim {sps:9,.0f} | {sps / ref_sps:5.2f}x")
     return 0
+
+
+def single_steps_per_second(env, steps: int) -> float:
+    """Steps/s of one env under random actions, resetting when an episode ends."""
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    space = env.action_space
+    actions = [rng.uniform(space.low, space.high).astype(np.float32) for _ in range(steps)]
+    env.step(actions[0])  # warm-up
+    t0 = time.perf_counter()
+    for a in actions:
+        _, _, terminated, truncated, _ = env.step(a)
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

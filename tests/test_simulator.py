@@ -45,3 +45,42 @@ def test_cuda_matches_cpu(asset):
         qs, _ = worldsim.rollout(model, qpos0, qvel0, torch.zeros(300, 4, 0, device=model.device))
         out[device] = qs.cpu()
     torch.testing.assert_close(out["cuda"], out["cpu"], rtol=0, atol=1e-4)
+
+
+def test_forward_and_data_match_mujoco():
+    """Simulator.forward() is mj_forward: at a state with contacts, velocities and controls, the data fields equal
+    MuJoCo's (bias and actuator forces, constraint forces, com-based cfrc_ext moved to MuJoCo's point), and the
+    state, clock and warm start are untouched."""
+    import mujoco
+    import numpy as np
+    from conftest import GYM_ASSETS
+
+    mj = mujoco.MjModel.from_xml_path(str(GYM_ASSETS / "ant.xml"))
+    d = mujoco.MjData(mj)
+    rng = np.random.default_rng(0)
+    d.qpos[:] = mj.qpos0 + rng.uniform(-0.1, 0.1, mj.nq)
+    d.qpos[2] = 0.3  # legs pressed into the floor
+    d.qvel[:] = rng.normal(0, 0.3, mj.nv)
+    d.ctrl[:] = rng.uniform(-1, 1, mj.nu)
+    mujoco.mj_forward(mj, d)
+    mujoco.mj_rnePostConstraint(mj, d)
+    assert d.ncon > 0
+    model = worldsim.from_mjmodel(mj)
+    model.want_body_forces = True
+    sim = worldsim.Simulator(model)
+    sim.reset(torch.tensor(d.qpos, dtype=torch.float32), torch.tensor(d.qvel, dtype=torch.float32))
+    sim.ctrl[:] = torch.tensor(d.ctrl, dtype=torch.float32)
+    q, t = sim.qpos.clone(), sim.time.clone()
+    sim.forward()
+    assert torch.equal(sim.qpos, q) and torch.equal(sim.time, t)
+    for name in ("qfrc_bias", "qfrc_actuator", "qfrc_constraint"):
+        np.testing.assert_allclose(
+            sim.data(name)[0].numpy(), getattr(d, name), atol=2e-3 * (1 + np.abs(getattr(d, name)).max())
+        )
+    # cfrc_ext about the tree origin here, about the tree's centre of mass in MuJoCo
+    com = sim.data("subtree_com")[0, 1].numpy()
+    f = sim.data("cfrc_ext")[0].numpy()
+    ours = np.concatenate([f[:, :3] - np.cross(com, f[:, 3:]), f[:, 3:]], axis=1)
+    np.testing.assert_allclose(ours, d.cfrc_ext, atol=2e-3 * (1 + np.abs(d.cfrc_ext).max()))
+    with pytest.raises(ValueError, match="unknown data field"):
+        sim.data("no_such_field")

@@ -33,8 +33,8 @@ from gymnasium import spaces
 from minari.data_collector import EpisodeBuffer
 from tqdm import tqdm
 
-from ..envs.env import WorldsimVectorEnv
 from ..envs.tasks import TASKS
+from ..envs.vector_env import WorldsimVectorEnv
 from .policies import Policy, make_policy
 from .storage import write_atomically
 

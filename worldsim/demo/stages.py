@@ -38,7 +38,7 @@ def simulate(cfg: DemoConfig, out: Path) -> dict:
     """``cfg.dr_worlds`` worlds of the task side by side under domain randomization (the task's physics preset
     plus visual randomization: colors, light, background, camera), rendered through the splat renderer."""
     from ..data.policies import NoisyBalancePolicy
-    from ..envs.env import WorldsimVectorEnv
+    from ..envs.vector_env import WorldsimVectorEnv
     from ..randomization import Uniform, default_randomization
 
     dr = dataclasses.replace(default_randomization(cfg.task), color_jitter=0.3, light_gain=Uniform(0.6, 1.3),

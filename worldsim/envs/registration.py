@@ -19,6 +19,7 @@ TASK_HORIZONS: dict[str, int] = {
     "Hopper": 1000,
     "Walker2d": 1000,
     "Swimmer": 1000,
+    "Humanoid": 1000,
 }
 
 #: worldsim task -> the gymnasium MuJoCo env it twins (same MJCF file, v5 kwargs, observation and info keys)
@@ -32,6 +33,7 @@ GYM_TWINS: dict[str, str] = {
     "Hopper": "Hopper-v5",
     "Walker2d": "Walker2d-v5",
     "Swimmer": "Swimmer-v5",
+    "Humanoid": "Humanoid-v5",
 }
 
 

@@ -31,6 +31,10 @@ class Task:
     #: constructor kwargs the task takes, with defaults (for a gymnasium twin: that env's v5 kwargs); each becomes
     #: an attribute of the same name
     options: dict = {}
+    #: names of the simulator's intermediate arrays (:meth:`Simulator.data`) that the observation or reward reads
+    #: (e.g. contact forces): copied into ``self.data`` [N, ...] after every step, and computed by a forward
+    #: evaluation (MuJoCo's mj_forward) for worlds whose state is set from outside a step (reset, ``set_state``)
+    step_data: tuple[str, ...] = ()
     #: gravity tilt [degrees] of :func:`worldsim.randomization.default_randomization` for this task
     dr_gravity_tilt_deg: float = 0.0
     #: pixel-observation camera: eye and target [m] relative to the origin (or to the root's x when it follows)
@@ -49,8 +53,12 @@ class Task:
             setattr(self, name, options.get(name, default))
         self.check_options()
         self.model: Model = self.build_model(num_worlds, device)
+        wanted = set(self.step_data)
+        self.model.want_body_forces |= bool(wanted & {"cfrc_ext", "cfrc_int", "subtree_com"})
+        self.model.want_constraint_forces |= bool(wanted & {"efc_force", "qfrc_constraint"})
         self.num_worlds = num_worlds
         self.sim = Simulator(self.model)
+        self.data: dict[str, torch.Tensor] = {name: self.sim.data(name).clone() for name in self.step_data}
         self.dt = self.model.timestep * self.frame_skip
         low, high = self.action_bounds()
         self.single_action_space = spaces.Box(low, high, dtype=np.float32)
@@ -112,13 +120,20 @@ class Task:
 
     def state_changed(self, worlds: torch.Tensor) -> None:
         """Called after the state of ``worlds`` (int tensor [k]) was set from outside a step (reset,
-        ``set_state``): tasks that keep values of the simulator's last step (contact forces) refresh them here."""
+        ``set_state``): the :attr:`step_data` of those worlds become those of their new state."""
+        if self.data and len(worlds):
+            self.sim.forward()
+            idx = worlds.to(self.model.device)
+            for name, kept in self.data.items():
+                kept[idx] = self.sim.data(name)[idx]
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""
         before = self.snapshot()
         ctrl = self.clip_action(action)
         self.sim.step(ctrl, steps=self.frame_skip)
+        for name, kept in self.data.items():
+            kept.copy_(self.sim.data(name))
         return self.reward(ctrl, before)
 
     def clip_action(self, action: torch.Tensor) -> torch.Tensor:

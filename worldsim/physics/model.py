@@ -123,6 +123,12 @@ class Model:
     mj_model: mujoco.MjModel
     const: dict[str, wp.array]
     sizes: dict[str, int]  # every size above by name, the scalars kernels take
+    #: compute the constraint forces (efc_force, qfrc_constraint) at every step even when nothing in the step needs
+    #: them (set before making a Simulator; see Simulator.data)
+    want_constraint_forces: bool = False
+    #: also compute the per-body external and internal forces (cfrc_ext, cfrc_int) and subtree centres of mass, as
+    #: MuJoCo's mj_rnePostConstraint does (gymnasium calls it after every mj_step)
+    want_body_forces: bool = False
     meaninertia: float  # MuJoCo's mean diagonal inertia at qpos0 (scales the solver's tolerance)
     override: dict  # MuJoCo's contact override (<flag override>): flag and o_solref, o_solimp, o_friction
 

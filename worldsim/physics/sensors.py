@@ -1782,6 +1782,25 @@ def eval_rangefinders(
 
 
 # ------------------------------------------------------------------------------------------------ launches
+def _sensor_namespace(model, ns, n: int, energy_pos: int = 0, energy_vel: int = 0):
+    """``ns`` with the scalars the sensor kernels take (and a zero clock outside the Simulator)."""
+    extra = {"nsensor": model.nsensor, "nspatial": len(_spatial_tendons(model.mj_model)), "energy_pos": energy_pos,
+             "energy_vel": energy_vel}  # fmt: skip
+    if "time" not in ns:  # outside the Simulator there is no clock: the clock sensor reads 0
+        extra["time"] = wp.zeros(n, dtype=wp.float64, device=model.wp_device)
+    return ns.with_layer({k: v for k, v in extra.items() if k not in ns})
+
+
+def launch_body_forces(model, ns, n: int, rec) -> None:
+    """MuJoCo's mj_rnePostConstraint on its own: ``subtree_com``, ``cfrc_ext``, ``cfrc_int`` (and the body
+    accelerations) of the evaluation in ``ns``, for models that ask for them (``model.want_body_forces``)."""
+    from .launch import launch
+
+    ns = _sensor_namespace(model, ns, n)
+    launch(eval_subtree_com, n, ns, model.wp_device, rec)
+    launch(eval_rne_post, n, ns, model.wp_device, rec)
+
+
 def launch_sensors(model, ns, n: int, rec) -> None:
     """Launch the sensor (and energy) kernels of ``model``; nothing when it has neither."""
     from .launch import launch
@@ -1795,11 +1814,7 @@ def launch_sensors(model, ns, n: int, rec) -> None:
     energy_vel = int(energy_flag or (int(_S.mjSENS_E_KINETIC) in types and int(_S.mjSENS_E_POTENTIAL) in types))
     if not sensors_on and not (energy_pos or energy_vel):
         return
-    extra = {"nsensor": model.nsensor, "nspatial": len(_spatial_tendons(mjm)), "energy_pos": energy_pos,
-             "energy_vel": energy_vel}  # fmt: skip
-    if "time" not in ns:  # outside the Simulator there is no clock: the clock sensor reads 0
-        extra["time"] = wp.zeros(n, dtype=wp.float64, device=model.wp_device)
-    ns = ns.with_layer({k: v for k, v in extra.items() if k not in ns})
+    ns = _sensor_namespace(model, ns, n, energy_pos, energy_vel)
     dev = model.wp_device
     if energy_pos or energy_vel:
         launch(eval_energy, n, ns, dev, rec)

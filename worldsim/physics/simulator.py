@@ -53,19 +53,32 @@ class Simulator:
         self.energy = wp.to_torch(self._ws.stages[0].energy)
         self.reset()
 
-    def data(self, name: str) -> torch.Tensor:
-        """A read-only view [N, ...] of an intermediate array of the last step (``mujoco.MjData``'s field of that
-        name, e.g. ``"qfrc_constraint"``, ``"qfrc_actuator"``, ``"efc_force"``; the list and units are
-        :data:`worldsim.physics.data.DATA_SPECS`). As after ``mujoco.mj_step``, it holds the values computed at
-        the state the last step started from; after :meth:`reset` it keeps the previous step's values."""
-        from .data import DATA_SPECS
+    def forward(self) -> None:
+        """MuJoCo's ``mj_forward``: compute every intermediate array (:meth:`data`, ``sensordata``) at the current
+        state of every world, without stepping; the state, the clock and the solver's warm start are unchanged.
+        Gymnasium's ``MujocoEnv.set_state`` does this after setting a state."""
+        self._step.evaluate()
 
-        if name not in DATA_SPECS:
-            raise ValueError(f"unknown data field {name!r}; known: {sorted(DATA_SPECS)}")
-        arr = getattr(self._ws.stages[0], name, None)
-        if arr is None:
-            raise ValueError(f"data field {name!r} is not kept by this model's simulator")
-        return wp.to_torch(arr)
+    def data(self, name: str) -> torch.Tensor:
+        """A view [N, ...] of an intermediate array of the last step, as ``mujoco.MjData``'s field of that name
+        after ``mujoco.mj_step`` (e.g. ``"qfrc_actuator"``, ``"cvel"``, ``"ten_length"``; the list and units are
+        :data:`worldsim.physics.data.DATA_SPECS` and the sensors' ``SENSOR_DATA_SPECS``). Like MuJoCo's, the values
+        are those of the last force evaluation of the step: the state the step started from (Euler), or RK4's
+        fourth stage; after :meth:`reset` they stay the previous step's until :meth:`forward`.
+
+        Computed only on request, set on the model before the simulator is made: ``efc_force`` and
+        ``qfrc_constraint`` with ``model.want_constraint_forces``; ``cfrc_ext``, ``cfrc_int`` and ``subtree_com``
+        (MuJoCo's mj_rnePostConstraint, which gymnasium calls after every step) with ``model.want_body_forces``,
+        otherwise the sensors' values of the first evaluation when the model's sensors need them. Spatial vectors
+        are about (positions relative to) each tree's origin, see :mod:`worldsim.physics.sensors`."""
+        from .data import DATA_SPECS, _all_specs
+
+        specs = _all_specs()
+        if name not in specs:
+            raise ValueError(f"unknown data field {name!r}; known: {sorted(specs)}")
+        body_force = name in ("cfrc_ext", "cfrc_int", "subtree_com") and self.model.want_body_forces
+        stage = self._ws.stages[-1] if name in DATA_SPECS or body_force else self._ws.stages[0]
+        return wp.to_torch(getattr(stage, name))
 
     @property
     def contacts_dropped(self) -> torch.Tensor:

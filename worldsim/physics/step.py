@@ -35,7 +35,7 @@ from .data import Workspace
 from .launch import Namespace, Recorder, launch
 from .model import Model
 from .params import PARAM_SPECS
-from .sensors import launch_sensors
+from .sensors import launch_body_forces, launch_sensors
 from .types import vec5
 
 #: Warp element type of each parameter, by its trailing dimension.
@@ -160,6 +160,7 @@ class ParallelStep:
             _POOLS[k] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="worldsim-step")
         self.pool = _POOLS.get(k) if k > 1 else None
         self._cmds: dict[float, list[Recorder]] = {}
+        self._eval: list[Recorder] | None = None
 
     def _commands(self, h: float) -> list[Recorder]:
         """Per chunk, the step's launches recorded once (see :class:`Recorder`)."""
@@ -172,8 +173,9 @@ class ParallelStep:
             self._cmds[h] = chunks
         return self._cmds[h]
 
-    def _run_chunks(self, fn, h: float) -> None:
-        chunks = self._commands(h)
+    def _run_chunks(self, fn, h: float, chunks: list[Recorder] | None = None) -> None:
+        """Run ``fn(recorder)`` for every chunk of worlds (the step's recorded launches for ``h``, or ``chunks``)."""
+        chunks = self._commands(h) if chunks is None else chunks
         if self.pool is None:
             fn(chunks[0])
             return
@@ -189,6 +191,21 @@ class ParallelStep:
                     cmd()
 
         self._run_chunks(run, h)
+
+    def evaluate(self) -> None:
+        """MuJoCo's mj_forward of every world at ``state_in`` (see :func:`launch_evaluate`), in parallel."""
+        if self._eval is None:
+            self._eval = []
+            for sws, params, state_in, _ in self.jobs:
+                rec = Recorder()
+                launch_evaluate(self.model, sws, params, state_in, rec, sensors=self.sensors)
+                self._eval.append(rec)
+
+        def run(rec):
+            for cmd in rec.forward:
+                cmd()
+
+        self._run_chunks(run, 0.0, self._eval)
 
     def forward_backward(self, h: float) -> None:
         """One step by ``h`` and its adjoint: the gradients set on the outputs' ``.grad`` flow into the inputs',
@@ -241,9 +258,11 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
     if model.integrator != "RK4":
         ws = sws.stages[0]
         ns = base.with_layer(ws.arrays).with_layer({**state_in.arrays(), "qacc_warmstart": sws.qacc_warmstart})
-        launch_forward(model, ns, n, rec, gradients=gradients, forces=sensors)
+        launch_forward(model, ns, n, rec, gradients=gradients, forces=sensors or _wants_forces(model))
         if sensors:
             launch_sensors(model, ns, n, rec)
+        if model.want_body_forces:
+            launch_body_forces(model, ns, n, rec)
         euler_damping = model.opt.is_enabled("eulerdamp") and model.opt.is_enabled("damper") and model.nv > 0
         out = {"qpos_in": state_in.qpos, "qerr_in": state_in.qpos_err, "qvel_in": state_in.qvel,
                "qpos_out": state_out.qpos, "qerr_out": state_out.qpos_err, "qvel_out": state_out.qvel}  # fmt: skip
@@ -270,9 +289,13 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
         ws = sws.stages[i]
         stage_state = {**states[i].arrays(), "ctrl": state_in.ctrl, "qacc_warmstart": sws.qacc_warmstart}
         ns = base.with_layer(ws.arrays).with_layer(stage_state)
-        launch_forward(model, ns, n, rec, gradients=gradients, forces=sensors and i == 0)
+        # MuJoCo's mj_step leaves MjData holding the last stage's evaluation (sensors: the first stage's)
+        forces = (sensors and i == 0) or (i == 3 and _wants_forces(model))
+        launch_forward(model, ns, n, rec, gradients=gradients, forces=forces)
         if sensors and i == 0:
             launch_sensors(model, ns, n, rec)
+        if i == 3 and model.want_body_forces:
+            launch_body_forces(model, ns, n, rec)
         if i < 3:
             vels = [states[i].qvel] * 4
             accs = [ws.qacc] * 4
@@ -298,6 +321,31 @@ def launch_step(model: Model, sws: StepWorkspace, params: dict[str, wp.array], s
 
 
 RK4_A_DIAG = tuple(row[-1] for row in integrator.RK4_A)
+
+
+def launch_evaluate(model: Model, sws: StepWorkspace, params: dict[str, wp.array], state: State,
+                    rec: Recorder | None = None, *, sensors: bool = False) -> None:  # fmt: skip
+    """MuJoCo's mj_forward: every intermediate array of ``state`` (kinematics, contacts, forces, ``qacc``, the body
+    forces when the model wants them, and with ``sensors`` the sensors), without integrating, into the workspaces
+    :meth:`Simulator.data` and ``sensordata`` read (RK4: the last stage's, and the first's for the sensors). The
+    warm start is read, not written."""
+    h = model.timestep / model.substeps
+    base = Namespace(model.const, model_scalars(model, h), params)
+    n = state.qpos.shape[0]
+    inputs = {**state.arrays(), "qacc_warmstart": sws.qacc_warmstart}
+    ns = base.with_layer(sws.stages[-1].arrays).with_layer(inputs)
+    launch_forward(model, ns, n, rec, forces=True)
+    if model.want_body_forces:
+        launch_body_forces(model, ns, n, rec)
+    if sensors:
+        if len(sws.stages) > 1:
+            ns = base.with_layer(sws.stages[0].arrays).with_layer(inputs)
+            launch_forward(model, ns, n, rec, forces=True)
+        launch_sensors(model, ns, n, rec)
+
+
+def _wants_forces(model: Model) -> bool:
+    return bool(model.want_constraint_forces or model.want_body_forces)
 
 
 def launch_act(model, base: Namespace, n: int, act_in, rates: list, weights, act_out, rec, final: int = 1) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..envs.env import WorldsimVectorEnv
+from ..envs.vector_env import WorldsimVectorEnv
 from ..metrics import psnr
 from ..renderers.scene import SplatScene
 from .images import body_id_image, depth_image

@@ -56,6 +56,18 @@ def body_positions(task: Task, qpos: torch.Tensor, bodies: list[int]) -> torch.T
     return out.reshape(*qpos.shape[:-1], len(bodies), 3)
 
 
+def body_centres_of_mass(task: Task, qpos: torch.Tensor) -> torch.Tensor:
+    """Centres of mass of every body [..., N, nbody, 3] (MuJoCo's ``xipos``, world frame) at ``qpos`` [..., N, nq],
+    differentiable."""
+    flat = qpos.reshape(-1, task.num_worlds, task.model.nq)
+    ipos = task.model.get_params()["body_ipos"].to(qpos)  # [N, nbody, 3]
+    out = []
+    for q in flat:
+        pos, quat = body_poses(task.model, q)
+        out.append(pos + (quat_to_rotmat(quat) @ ipos[..., None])[..., 0])
+    return torch.stack(out).reshape(*qpos.shape[:-1], task.model.nbody, 3)
+
+
 def site_position(task: Task, qpos: torch.Tensor, site: int) -> torch.Tensor:
     """World position [..., N, 3] of site ``site`` at ``qpos`` [..., N, nq], differentiable."""
     mjm = task.model.mj_model

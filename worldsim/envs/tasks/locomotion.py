@@ -1,5 +1,6 @@
-"""Locomotion tasks, twins of gymnasium's v5 envs on the same MJCF files: HalfCheetah, Ant, Hopper, Walker2d and
-Swimmer. Each takes its v5 constructor kwargs and reports its v5 ``info`` keys; differences are in the docstrings.
+"""Locomotion tasks, twins of gymnasium's v5 envs on the same MJCF files: HalfCheetah, Ant, Hopper, Walker2d,
+Swimmer and Humanoid. Each takes its v5 constructor kwargs and reports its v5 ``info`` keys; differences are in
+the docstrings.
 
 Shared: forward velocity is the root's x displacement over the env step (``dt = frame_skip · timestep``),
 reward = ``forward_reward_weight`` · forward velocity (+ healthy reward) − ``ctrl_cost_weight`` · |a|²."""
@@ -9,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from ..task import Task
-from ._common import TWIN_OPTIONS, apply_camera_config, check_range, gym_model, uniform
+from . import mujoco_data
+from ._common import TWIN_OPTIONS, apply_camera_config, body_centres_of_mass, check_range, gym_model, uniform
 
 _LOCOMOTION_OPTIONS = {**TWIN_OPTIONS, "forward_reward_weight": 1.0, "ctrl_cost_weight": 0.1,
                        "reset_noise_scale": 0.1, "exclude_current_positions_from_observation": True}  # fmt: skip
@@ -149,35 +151,58 @@ class Swimmer(_Locomotion):
 
 
 class Ant(_Locomotion):
-    """Walk forward with a quadruped (gymnasium's ``Ant-v5``). Observation [27]: qpos without the root x, y, and
-    qvel. Action [8]: joint torques in [-1, 1]. Reward: forward velocity + ``healthy_reward`` while healthy
-    − 0.5 |a|² − contact cost. Healthy while the state is finite and the torso height is in ``healthy_z_range``
-    (closed). ``info``: ``x_position``, ``y_position``, ``distance_from_origin``, ``x_velocity``, ``y_velocity``,
-    ``reward_forward``, ``reward_ctrl``, ``reward_contact``, ``reward_survive``. Horizon 1000 steps of 0.05 s.
+    """Walk forward with a quadruped (gymnasium's ``Ant-v5``). Observation [105]: qpos without the root x, y, qvel,
+    and the external contact force on each body but the world, clipped to ``contact_force_range`` (``cfrc_ext``,
+    13 × 6; ``include_cfrc_ext_in_observation=False`` leaves it out: 27). Action [8]: joint torques in [-1, 1].
+    Reward: forward velocity + ``healthy_reward`` while healthy − 0.5 |a|² − 5e-4 |clipped cfrc_ext|². Healthy
+    while the state is finite and the torso height is in ``healthy_z_range`` (closed). ``info``: ``x_position``,
+    ``y_position``, ``distance_from_origin``, ``x_velocity``, ``y_velocity``, ``reward_forward``, ``reward_ctrl``,
+    ``reward_contact``, ``reward_survive``. Horizon 1000 steps of 0.05 s.
 
-    Difference from v5: the per-body external contact forces ``cfrc_ext`` are not provided yet, so the default is
-    ``include_cfrc_ext_in_observation=False`` (v5: True, 105 entries) and the contact cost is 0
-    (``reward_contact`` reports 0); asking for ``include_cfrc_ext_in_observation=True`` raises ValueError.
-    ``main_body`` must be the torso (1), the root whose x, y the velocity is taken from. The velocity is the
-    displacement of the root's position ``qpos[:2]`` over the step, as in HalfCheetah-v5; Ant-v5 reads the body's
-    ``xpos``, which ``mj_step`` leaves at the state before the last physics step, so its velocity is that of the
-    window shifted back by one physics step (they differ by ~1%).
+    ``cfrc_ext`` is the simulator's, at the state its last step started from (as gymnasium reads MuJoCo's after
+    ``mj_step`` and ``mj_rnePostConstraint``); after a reset it is that of the reset state (gymnasium: zeros).
+    :meth:`observation` (the state function) has zeros there: contact forces are results of a step.
+    Differences from v5: ``main_body`` must be the torso (1), the root whose x, y the velocity is taken from. The
+    velocity is the displacement of the root's position ``qpos[:2]`` over the step, as in HalfCheetah-v5; Ant-v5
+    reads the body's ``xpos``, which ``mj_step`` leaves at the state before the last physics step, so its velocity
+    is that of the window shifted back by one physics step (they differ by ~1%).
     """
 
     frame_skip, skipped = 5, 2
+    step_data = ("cfrc_ext", "subtree_com")
     options = {**_LOCOMOTION_OPTIONS, "xml_file": "ant.xml", "frame_skip": 5, "ctrl_cost_weight": 0.5,
                "contact_cost_weight": 5e-4, "healthy_reward": 1.0, "main_body": 1, "terminate_when_unhealthy": True,
                "healthy_z_range": (0.2, 1.0), "contact_force_range": (-1.0, 1.0),
-               "include_cfrc_ext_in_observation": False}  # fmt: skip
+               "include_cfrc_ext_in_observation": True}  # fmt: skip
 
     def check_options(self):
         super().check_options()
-        if self.include_cfrc_ext_in_observation:
-            raise ValueError("include_cfrc_ext_in_observation=True: worldsim does not provide the per-body contact "
-                             "forces cfrc_ext yet; use False (27 observations)")  # fmt: skip
         if self.main_body not in (1, "torso"):
             raise ValueError(f"main_body must be the torso (1 or 'torso'), got {self.main_body!r}")
         self.contact_force_range = check_range("contact_force_range", self.contact_force_range)
+
+    def build_model(self, num_worlds, device):
+        model = super().build_model(num_worlds, device)
+        if self.include_cfrc_ext_in_observation:
+            self.obs_size += 6 * (model.nbody - 1)
+        return model
+
+    def contact_forces(self) -> torch.Tensor:
+        """``cfrc_ext`` of the last step, clipped to ``contact_force_range`` [N, nbody, 6]."""
+        lo, hi = self.contact_force_range
+        return mujoco_data.cfrc_ext(self).clamp(lo, hi)
+
+    def _with_forces(self, state_obs, forces):
+        if not self.include_cfrc_ext_in_observation:
+            return state_obs
+        return torch.cat([state_obs, forces[..., 1:, :].flatten(-2)], dim=-1)
+
+    def observation(self, qpos, qvel):
+        zeros = torch.zeros(*qpos.shape[:-1], self.model.nbody, 6, dtype=qpos.dtype, device=qpos.device)
+        return self._with_forces(super().observation(qpos, qvel), zeros)
+
+    def obs(self):
+        return self._with_forces(super().observation(self.sim.qpos, self.sim.qvel), self.contact_forces())
 
     def is_healthy(self, qpos, qvel):
         z = qpos[..., 2]
@@ -187,9 +212,103 @@ class Ant(_Locomotion):
 
     def state_reward(self, qpos_before, qpos, qvel, action):
         reward, info = super().state_reward(qpos_before, qpos, qvel, action)
-        info["reward_contact"] = torch.zeros_like(reward)
         info.update(_planar_info(self, qpos_before, qpos))
         return reward, info
+
+    def reward(self, action, before):
+        """:meth:`state_reward` less the contact cost of the last step (not a function of the state)."""
+        reward, info = super().reward(action, before)
+        contact = self.contact_cost_weight * self.contact_forces().square().sum((-1, -2))
+        info["reward_contact"] = -contact
+        return reward - contact, info
+
+
+class Humanoid(_Locomotion):
+    """Walk forward with a 3D humanoid (gymnasium's ``Humanoid-v5``). Observation [348]: qpos without the root x, y
+    (22), qvel (23), and of every body but the world: ``cinert`` (13 × 10), ``cvel`` (13 × 6), the actuator forces
+    ``qfrc_actuator[6:]`` (17) and ``cfrc_ext`` (13 × 6), each part switchable by its v5 ``include_*`` kwarg.
+    Action [17] in [-0.4, 0.4]. Reward: 1.25 × forward velocity of the centre of mass + 5 while healthy − 0.1 |a|²
+    − min(5e-7 |cfrc_ext|², 10). Healthy while the torso height is in ``healthy_z_range`` (open). ``info``:
+    ``x_position``, ``y_position``, ``tendon_length``, ``tendon_velocity``, ``distance_from_origin``,
+    ``x_velocity``, ``y_velocity``, ``reward_survive``, ``reward_forward``, ``reward_ctrl``, ``reward_contact``.
+    Horizon 1000 steps of 0.015 s.
+
+    The com-based quantities are the simulator's at the state its last step started from (as gymnasium reads
+    MuJoCo's), see :mod:`worldsim.envs.tasks.mujoco_data`; :meth:`observation` (the state function) has zeros in
+    their place. Difference from v5: the centre-of-mass velocity is taken between the current states (gymnasium:
+    MuJoCo's ``xipos``, one physics step behind).
+    """
+
+    frame_skip, skipped, qvel_noise = 5, 2, "uniform"
+    step_data = ("cfrc_ext", "subtree_com", "cvel", "xipos", "ximat", "qfrc_actuator", "ten_length", "ten_velocity")
+    options = {**_LOCOMOTION_OPTIONS, "xml_file": "humanoid.xml", "frame_skip": 5, "forward_reward_weight": 1.25,
+               "ctrl_cost_weight": 0.1, "contact_cost_weight": 5e-7, "contact_cost_range": (-float("inf"), 10.0),
+               "healthy_reward": 5.0, "terminate_when_unhealthy": True, "healthy_z_range": (1.0, 2.0),
+               "reset_noise_scale": 1e-2, "include_cinert_in_observation": True, "include_cvel_in_observation": True,
+               "include_qfrc_actuator_in_observation": True, "include_cfrc_ext_in_observation": True}  # fmt: skip
+
+    def check_options(self):
+        super().check_options()
+        self.contact_cost_range = check_range("contact_cost_range", self.contact_cost_range)
+
+    def build_model(self, num_worlds, device):
+        model = super().build_model(num_worlds, device)
+        nb = model.nbody - 1
+        sizes = {"include_cinert_in_observation": 10 * nb, "include_cvel_in_observation": 6 * nb,
+                 "include_qfrc_actuator_in_observation": model.nv - 6,
+                 "include_cfrc_ext_in_observation": 6 * nb}  # fmt: skip
+        self.obs_size += sum(n for k, n in sizes.items() if getattr(self, k))
+        self._mass = torch.as_tensor(model.mj_model.body_mass, dtype=torch.float32, device=model.device)
+        return model
+
+    def _extras(self, parts: dict) -> list:
+        keys = ("include_cinert_in_observation", "include_cvel_in_observation",
+                "include_qfrc_actuator_in_observation", "include_cfrc_ext_in_observation")  # fmt: skip
+        return [parts[k] for k in keys if getattr(self, k)]
+
+    def observation(self, qpos, qvel):
+        lead, nb, kw = qpos.shape[:-1], self.model.nbody - 1, {"dtype": qpos.dtype, "device": qpos.device}
+        parts = {"include_cinert_in_observation": torch.zeros(*lead, 10 * nb, **kw),
+                 "include_cvel_in_observation": torch.zeros(*lead, 6 * nb, **kw),
+                 "include_qfrc_actuator_in_observation": torch.zeros(*lead, self.model.nv - 6, **kw),
+                 "include_cfrc_ext_in_observation": torch.zeros(*lead, 6 * nb, **kw)}  # fmt: skip
+        return torch.cat([super().observation(qpos, qvel), *self._extras(parts)], dim=-1)
+
+    def obs(self):
+        parts = {"include_cinert_in_observation": mujoco_data.cinert(self)[:, 1:].flatten(1),
+                 "include_cvel_in_observation": mujoco_data.cvel(self)[:, 1:].flatten(1),
+                 "include_qfrc_actuator_in_observation": self.data["qfrc_actuator"][:, 6:],
+                 "include_cfrc_ext_in_observation": mujoco_data.cfrc_ext(self)[:, 1:].flatten(1)}  # fmt: skip
+        return torch.cat([super().observation(self.sim.qpos, self.sim.qvel), *self._extras(parts)], dim=-1)
+
+    def is_healthy(self, qpos, qvel):
+        lo, hi = self.healthy_z_range
+        return (qpos[..., 2] > lo) & (qpos[..., 2] < hi)
+
+    def mass_center(self, qpos) -> torch.Tensor:
+        """Centre of mass of the whole body, x and y [..., N, 2], at ``qpos`` (differentiable)."""
+        com = body_centres_of_mass(self, qpos)  # [..., N, nbody, 3]
+        return (com[..., :2] * self._mass[:, None]).sum(-2) / self._mass.sum()
+
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        before, after = self.mass_center(qpos_before), self.mass_center(qpos)
+        v = (after - before) / self.dt
+        forward = self.forward_reward_weight * v[..., 0]
+        ctrl = self.ctrl_cost_weight * action.square().sum(-1)
+        survive = self.healthy_reward * self.is_healthy(qpos, qvel).to(qpos.dtype)
+        info = {"x_position": qpos[..., 0], "y_position": qpos[..., 1],
+                "distance_from_origin": qpos[..., :2].norm(dim=-1), "x_velocity": v[..., 0], "y_velocity": v[..., 1],
+                "reward_survive": survive, "reward_forward": forward, "reward_ctrl": -ctrl}  # fmt: skip
+        return forward + survive - ctrl, info
+
+    def reward(self, action, before):
+        """:meth:`state_reward` less the contact cost of the last step, with the tendon state in ``info``."""
+        reward, info = super().reward(action, before)
+        lo, hi = self.contact_cost_range
+        contact = (self.contact_cost_weight * mujoco_data.cfrc_ext(self).square().sum((-1, -2))).clamp(lo, hi)
+        info.update(reward_contact=-contact, tendon_length=self.data["ten_length"].clone(),
+                    tendon_velocity=self.data["ten_velocity"].clone())  # fmt: skip
+        return reward - contact, info
 
 
 def _planar_info(task: _Locomotion, qpos_before, qpos) -> dict:

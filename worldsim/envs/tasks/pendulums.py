@@ -96,14 +96,15 @@ class InvertedDoublePendulum(Task):
     kwargs: ``frame_skip``, ``healthy_reward``, ``reset_noise_scale``, ``xml_file``, ``default_camera_config``).
 
     Observation [9]: cart x, sin and cos of the two hinge angles, velocities clipped to ±10, and the cart's
-    constraint force (``qfrc_constraint[0]``, clipped to ±10; from the simulator's last step, 0 right after a
-    reset, where the cart is far from its rail limits). Action [1]: force in [-1, 1]. Reward: ``healthy_reward``
+    constraint force (``qfrc_constraint[0]``, clipped to ±10; the simulator's value at the state its last step
+    started from, as gymnasium reads MuJoCo's). Action [1]: force in [-1, 1]. Reward: ``healthy_reward``
     while the tip is above 1 m, − 0.01 x_tip² − (y_tip − 2)² − 1e-3 ω₁² − 5e-3 ω₂² (``info``: ``reward_survive``,
     ``distance_penalty``, ``velocity_penalty``). Terminated when the tip's height ≤ 1 m. Horizon 1000 steps of
     0.05 s. Reset: qpos0 + U(±noise), qvel noise·N(0, 1).
     """
 
     frame_skip, horizon, obs_size = 5, 1000, 9
+    step_data = ("qfrc_constraint",)
     options = {**TWIN_OPTIONS, "xml_file": "inverted_double_pendulum.xml", "frame_skip": 5, "healthy_reward": 10.0,
                "reset_noise_scale": 0.1}  # fmt: skip
     camera_eye = (0.0, -3.2, 0.8)
@@ -113,7 +114,6 @@ class InvertedDoublePendulum(Task):
         apply_camera_config(self, self.default_camera_config)
         model = gym_model(self.xml_file, num_worlds, device)
         self._tip = model.names["site"].index("tip")
-        self._cart_force = torch.zeros(num_worlds, device=model.device)
         return model
 
     def sample_reset(self, count, generator):
@@ -132,15 +132,7 @@ class InvertedDoublePendulum(Task):
         return self._observation(qpos, qvel, torch.zeros(qpos.shape[:-1], dtype=qpos.dtype, device=qpos.device))
 
     def obs(self):
-        return self._observation(self.sim.qpos, self.sim.qvel, self._cart_force)
-
-    def step(self, action):
-        out = super().step(action)
-        self._cart_force.copy_(self.sim.data("qfrc_constraint")[:, 0])
-        return out
-
-    def state_changed(self, worlds):
-        self._cart_force[worlds.to(self._cart_force.device)] = 0.0
+        return self._observation(self.sim.qpos, self.sim.qvel, self.data["qfrc_constraint"][:, 0])
 
     def _tip_height(self, qpos):
         return site_position(self, qpos, self._tip)
