@@ -86,6 +86,20 @@ def test_same_step_autoreset_reports_final_obs():
     assert np.abs(obs[i]).max() < 0.05  # and the returned observation is already the reset one
 
 
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_final_obs_when_every_world_ends_at_once(num_envs):
+    """All worlds done in the same step: final_obs is still a 1-D object array of per-world observations."""
+    envs = WorldsimVectorEnv("CartPole", num_envs, autoreset_mode="SameStep")
+    envs.reset(seed=0)
+    for _ in range(200):
+        _, _, term, _, info = envs.step(np.full((num_envs, 1), 3.0, dtype=np.float32))
+        if term.any():
+            break
+    assert term.all() and info["final_obs"].shape == (num_envs,)
+    for final in info["final_obs"]:
+        assert final.shape == (4,) and final.dtype == np.float32
+
+
 def test_partial_reset_and_bad_actions():
     envs = WorldsimVectorEnv("Pendulum", 3)
     obs, _ = envs.reset(seed=0)

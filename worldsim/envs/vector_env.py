@@ -144,8 +144,10 @@ class WorldsimVectorEnv(VectorEnv):
         else:
             if done.any():
                 final = self.core.observe()
-                info["final_obs"] = np.array([index(final, i) if d else None for i, d in enumerate(done.tolist())],
-                                             dtype=object)  # fmt: skip
+                # an object array filled element by element: np.array(list of equal arrays) would make it 2-D
+                info["final_obs"] = np.empty(self.num_envs, dtype=object)
+                for i in torch.nonzero(done).flatten().tolist():
+                    info["final_obs"][i] = index(final, i)
                 info["_final_obs"] = done.numpy()
                 worlds = torch.nonzero(done).flatten()
                 self.core.reset_worlds(worlds)
