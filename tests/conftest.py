@@ -8,6 +8,10 @@ import pytest
 
 os.environ.setdefault("WARP_CACHE_PATH", str(Path(__file__).resolve().parents[1] / ".cache" / "warp"))
 os.environ.setdefault("MINARI_DATASETS_PATH", str(Path(__file__).resolve().parents[1] / ".cache" / "minari"))
+# The envs fuse each physics step into one kernel on the CPU, compiled once per task (10 s to 2 min on a cold cache).
+# The suite runs the per-stage launches everywhere; test_fused.py checks that fused steps give the same numbers bit
+# for bit (models with contacts, RK4 and Euler, limits, body forces, sensors) and runs the envs fused.
+os.environ.setdefault("WORLDSIM_FUSED_STEP", "0")
 
 
 from worldsim.physics.mujoco_reference import (  # noqa: E402  (after WARP_CACHE_PATH is set)

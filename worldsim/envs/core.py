@@ -18,7 +18,7 @@ from .tasks import TASKS
 OBS_MODES = ("state", "pixels", "state+pixels")
 
 
-def make_task(task, num_worlds: int, device: str, task_kwargs: dict) -> Task:
+def make_task(task, num_worlds: int, device: str, task_kwargs: dict, fused_step: bool | None = None) -> Task:
     """A :class:`Task` of ``num_worlds`` worlds from a task name or class, with its constructor kwargs (the v5
     kwargs of a gymnasium twin: ``ctrl_cost_weight``, ``frame_skip``, ...)."""
     if isinstance(task, str):
@@ -29,7 +29,7 @@ def make_task(task, num_worlds: int, device: str, task_kwargs: dict) -> Task:
         raise ValueError(f"task must be a task name or a Task subclass, got {task!r}")
     if not isinstance(num_worlds, int) or num_worlds < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_worlds!r}")
-    return task(num_worlds, device, **task_kwargs)
+    return task(num_worlds, device, fused_step=fused_step, **task_kwargs)
 
 
 class EnvCore:
@@ -42,12 +42,12 @@ class EnvCore:
     """
 
     def __init__(self, task, num_envs, *, obs_mode, render_mode, width, height, device, return_torch=False,
-                 randomization=None, task_kwargs=None):  # fmt: skip
+                 randomization=None, task_kwargs=None, fused_step=None):  # fmt: skip
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.task: Task = make_task(task, num_envs, device, task_kwargs or {})
+        self.task: Task = make_task(task, num_envs, device, task_kwargs or {}, fused_step)
         self.obs_mode, self.return_torch = obs_mode, return_torch
         self.generator = torch.Generator()
         self.generator.manual_seed(0)
@@ -80,12 +80,17 @@ class EnvCore:
 
     def check_action(self, action, shape) -> torch.Tensor:
         """``action`` as a float32 tensor [N, nu] on the simulator's device; ValueError on a wrong shape or NaN/inf."""
-        a = torch.as_tensor(np.asarray(action) if not isinstance(action, torch.Tensor) else action)
+        if isinstance(action, torch.Tensor):
+            a = action
+            finite = bool(torch.isfinite(a).all())
+        else:
+            a = np.asarray(action, dtype=np.float32)
+            finite = bool(np.isfinite(a).all())
         if tuple(a.shape) != tuple(shape):
             raise ValueError(f"action has shape {list(a.shape)}, expected {list(shape)}")
-        a = a.to(device=self.task.model.device, dtype=torch.float32)
-        if not torch.isfinite(a).all():
+        if not finite:
             raise ValueError("action contains NaN or inf values")
+        a = torch.as_tensor(a).to(device=self.task.model.device, dtype=torch.float32)
         return a.reshape(self.task.num_worlds, -1)
 
     def set_state(self, qpos, qvel, worlds=None) -> None:

@@ -18,15 +18,18 @@ class WorldsimEnv(Env):
     (``gymnasium.make("worldsim/HalfCheetah-v0", ctrl_cost_weight=0.05)``). ``width``/``height`` size the pixel
     observations and ``render()`` (pixels). State access as ``MujocoEnv``: :attr:`qpos` [nq], :attr:`qvel` [nv]
     (copies, MuJoCo's layout), :meth:`set_state`, and :attr:`sim` (the :class:`~worldsim.Simulator`).
+    ``fused_step`` (default: on for the CPU) runs each physics step as one kernel, see :class:`~worldsim.Simulator`:
+    the first step of a task compiles it (10 s to 1-2 min once, then cached with Warp's kernels).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
 
     def __init__(self, task: str | type = "CartPole", *, obs_mode: str = "state", render_mode: str | None = None,
                  width: int = 64, height: int = 64, device: str = "cpu", randomization=None,
-                 **task_kwargs):  # fmt: skip
+                 fused_step: bool | None = None, **task_kwargs):  # fmt: skip
         self.core = EnvCore(task, 1, obs_mode=obs_mode, render_mode=render_mode, width=width, height=height,
-                            device=device, randomization=randomization, task_kwargs=task_kwargs)  # fmt: skip
+                            device=device, randomization=randomization, task_kwargs=task_kwargs,
+                            fused_step=fused_step)  # fmt: skip
         self.render_mode = render_mode
         self.observation_space = self.core.single_observation_space
         self.action_space = self.core.single_action_space

@@ -4,12 +4,14 @@ reward and termination on torch tensors over all worlds at once."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 from gymnasium import spaces
 
 from ..physics.model import Model
-from ..physics.simulator import Simulator
+from ..physics.simulator import Simulator, fused_default
 
 #: a world whose |qpos| or |qvel| exceeds this, or is not finite, has diverged
 DIVERGENCE_LIMIT = 1e4
@@ -44,7 +46,9 @@ class Task:
     #: names of per-world tensor attributes [N, ...] that, with the state, define an episode (e.g. a goal)
     episode_context: tuple[str, ...] = ()
 
-    def __init__(self, num_worlds: int, device: str = "cpu", **options):
+    def __init__(self, num_worlds: int, device: str = "cpu", *, fused_step: bool | None = None, **options):
+        """``options``: the task's constructor kwargs (:attr:`options`). ``fused_step``: run each physics step as one
+        kernel (see :class:`~worldsim.Simulator`); default ``WORLDSIM_FUSED_STEP`` if set, else on for the CPU."""
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(sorted(self.options)) or "none"
@@ -57,7 +61,11 @@ class Task:
         self.model.want_body_forces |= bool(wanted & {"cfrc_ext", "cfrc_int", "subtree_com"})
         self.model.want_constraint_forces |= bool(wanted & {"efc_force", "qfrc_constraint"})
         self.num_worlds = num_worlds
-        self.sim = Simulator(self.model)
+        if fused_step is None:
+            fused_step = (
+                fused_default(self.model) if "WORLDSIM_FUSED_STEP" in os.environ else self.model.device.type == "cpu"
+            )
+        self.sim = Simulator(self.model, fused=fused_step)
         self.data: dict[str, torch.Tensor] = {name: self.sim.data(name).clone() for name in self.step_data}
         self.dt = self.model.timestep * self.frame_skip
         low, high = self.action_bounds()
@@ -158,9 +166,9 @@ class Task:
         return q[-1], v[-1], self.observation(q[-1], v[-1]), reward
 
     def diverged(self) -> torch.Tensor:
+        """bool [N]: worlds whose state is not finite or exceeds :data:`DIVERGENCE_LIMIT` (NaN fails ``<=``)."""
         q, v = self.sim.qpos, self.sim.qvel
-        bad = ~torch.isfinite(q).all(1) | ~torch.isfinite(v).all(1)
-        return bad | (q.abs().amax(1) > DIVERGENCE_LIMIT) | (v.abs().amax(1) > DIVERGENCE_LIMIT)
+        return ~(torch.maximum(q.abs().amax(1), v.abs().amax(1)) <= DIVERGENCE_LIMIT)
 
 
 def uniform(shape, low: float, high: float, generator: torch.Generator) -> torch.Tensor:

@@ -22,6 +22,7 @@ class WorldsimVectorEnv(VectorEnv):
     :class:`~worldsim.randomization.DomainRandomization` or an ``AutomaticDomainRandomization``) is resampled
     per world at every reset, with the values in ``info["randomization"]``. Other keyword arguments go to the
     task: the v5 constructor kwargs of its gymnasium twin (``ctrl_cost_weight=``, ``frame_skip=``, ...).
+    ``fused_step`` (default: on for the CPU) runs each physics step as one kernel, see :class:`~worldsim.Simulator`.
 
     State access: :attr:`qpos` [N, nq] and :attr:`qvel` [N, nv] (MuJoCo's layout; copies), :meth:`set_state`,
     and :attr:`sim` (the :class:`~worldsim.Simulator`, whose tensors share memory with the simulation).
@@ -43,11 +44,12 @@ class WorldsimVectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         return_torch: bool = False,
         randomization=None,
+        fused_step: bool | None = None,
         **task_kwargs,
     ):
         self.core = EnvCore(task, num_envs, obs_mode=obs_mode, render_mode=render_mode, width=width, height=height,
                             device=device, return_torch=return_torch, randomization=randomization,
-                            task_kwargs=task_kwargs)  # fmt: skip
+                            task_kwargs=task_kwargs, fused_step=fused_step)  # fmt: skip
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         if self.autoreset_mode == AutoresetMode.DISABLED:
             raise ValueError("autoreset_mode DISABLED is not supported; use NEXT_STEP or SAME_STEP")

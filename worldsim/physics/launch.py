@@ -78,8 +78,12 @@ class Recorder:
         self.adjoint = adjoint
         self.forward: list[Callable[[], None]] = []
         self.backward: list[Callable[[], None]] = []
+        #: what ``forward`` does, as data: ("kernel", kernel, dim, values) or ("copy", dst, src) per entry (for
+        #: :mod:`worldsim.physics.fused`, which turns a step into one kernel)
+        self.ops: list[tuple] = []
 
     def launch(self, kernel, dim, values: list, device: str) -> None:
+        self.ops.append(("kernel", kernel, dim, values))
         self.forward.append(wp.launch(kernel, dim=dim, inputs=values, device=device, record_cmd=True).launch)
         if self.adjoint and has_backward(kernel):
             adj = [v.grad if isinstance(v, wp.array) else None for v in values]
@@ -88,7 +92,13 @@ class Recorder:
             self.backward.append(cmd.launch)
 
     def call(self, fn: Callable[[], None]) -> None:
+        self.ops.append(("call", fn))
         self.forward.append(fn)
+
+    def copy(self, dst: wp.array, src: wp.array) -> None:
+        """Record ``wp.copy(dst, src)``."""
+        self.ops.append(("copy", dst, src))
+        self.forward.append(lambda: wp.copy(dst, src))
 
 
 def launch(kernel, dim, ns: Namespace, device: str, rec: Recorder | None = None) -> None:

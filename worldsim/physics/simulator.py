@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 import warp as wp
@@ -9,6 +11,16 @@ import warp as wp
 from .checks import as_state_tensor
 from .model import Model
 from .step import ParallelStep, State, StepWorkspace, params_to_warp
+
+
+def fused_default(model: Model) -> bool:
+    """``WORLDSIM_FUSED_STEP`` (``"0"`` or ``"1"``) if set, else False."""
+    value = os.environ.get("WORLDSIM_FUSED_STEP")
+    if value is None:
+        return False
+    if value not in ("0", "1"):
+        raise ValueError(f"WORLDSIM_FUSED_STEP must be 0 or 1, got {value!r}")
+    return value == "1"
 
 
 class Simulator:
@@ -24,6 +36,12 @@ class Simulator:
     read from ``model.get_params()`` at every step, so ``model.set_params`` takes effect at once. On CPU the worlds
     are split over ``num_threads`` threads (default: ``WORLDSIM_NUM_THREADS`` or every core, at most one per 16 worlds).
 
+    ``fused=True`` runs each step (all its substeps) as one kernel per thread instead of one launch per stage (see
+    :mod:`worldsim.physics.fused`): the same results bit for bit, ~10-30x faster for a few worlds on the CPU, where
+    each launch costs more than a small world's work; the fused kernel is compiled once per model layout (10 s to
+    a minute or two, then cached on disk with Warp's kernels). Default: ``WORLDSIM_FUSED_STEP`` (0 or 1) if set,
+    else off (the Gymnasium envs turn it on for the CPU).
+
     Example::
 
         sim = worldsim.Simulator(model)
@@ -33,8 +51,9 @@ class Simulator:
         print(sim.qpos)
     """
 
-    def __init__(self, model: Model, *, num_threads: int | None = None):
+    def __init__(self, model: Model, *, num_threads: int | None = None, fused: bool | None = None):
         self.model = model
+        self.fused = fused_default(model) if fused is None else bool(fused)
         self._state = State(model)
         self.qpos = wp.to_torch(self._state.qpos)[:, : model.nq]
         self.qvel = wp.to_torch(self._state.qvel)[:, : model.nv]
@@ -48,7 +67,8 @@ class Simulator:
         sensors = model.nsensor > 0 or model.opt.is_enabled("energy")
         # the clock advances inside each step (MuJoCo's d->time; the clock sensor reads it)
         self._step = ParallelStep(model, self._ws, params_to_warp(model.get_params()), self._state, self._state,
-                                  num_threads, sensors=sensors, extra={"time": wp.from_torch(self.time)})  # fmt: skip
+                                  num_threads, sensors=sensors, extra={"time": wp.from_torch(self.time)},
+                                  fused=self.fused)  # fmt: skip
         self.sensordata = wp.to_torch(self._ws.stages[0].sensordata)[:, : model.nsensordata]
         self.energy = wp.to_torch(self._ws.stages[0].energy)
         self.reset()

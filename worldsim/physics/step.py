@@ -142,9 +142,14 @@ class ParallelStep:
 
     def __init__(self, model: Model, sws: StepWorkspace, params: dict, state_in: State, state_out: State,
                  num_threads: int | None = None, adjoint: bool = False, sensors: bool = False,
-                 extra: dict[str, wp.array] | None = None):  # fmt: skip
-        """``extra``: more per-world arrays [N, ...] for the kernels, by name (the simulator's clock, ``time``)."""
+                 extra: dict[str, wp.array] | None = None, fused: bool = False):  # fmt: skip
+        """``extra``: more per-world arrays [N, ...] for the kernels, by name (the simulator's clock, ``time``).
+        ``fused``: run each chunk's step (all its substeps) as one kernel (:mod:`.fused`; not with ``adjoint``)."""
+        if fused and adjoint:
+            raise ValueError("a fused step has no adjoint")
         self.model = model
+        self.fused = fused
+        self._fused_launches: dict[tuple[float, int], list] = {}
         self.adjoint = adjoint
         self.sensors = sensors
         n = model.num_worlds
@@ -184,6 +189,14 @@ class ParallelStep:
 
     def __call__(self, h: float, substeps: int = 1) -> None:
         """Step every world ``substeps`` times by ``h`` [s]."""
+        if self.fused:
+            launches = self._fused(h, substeps)
+            if self.pool is None:
+                launches[0]()
+            else:
+                for future in [self.pool.submit(run) for run in launches]:
+                    future.result()
+            return
 
         def run(rec):
             for _ in range(substeps):
@@ -191,6 +204,20 @@ class ParallelStep:
                     cmd()
 
         self._run_chunks(run, h)
+
+    def _fused(self, h: float, substeps: int) -> list:
+        """Per chunk, the recorded launch of its fused step kernel for ``substeps`` steps of ``h``."""
+        key = (h, substeps)
+        if key not in self._fused_launches:
+            from .fused import fuse, prepared_launch
+
+            out = []
+            for rec, (sws, _params, _state_in, _state_out) in zip(self._commands(h), self.jobs, strict=True):
+                n = sws.stages[0].qacc.shape[0]
+                kernel, inputs = fuse(rec.ops, n)
+                out.append(prepared_launch(kernel, n, [*inputs, substeps], self.model.wp_device))
+            self._fused_launches[key] = out
+        return self._fused_launches[key]
 
     def evaluate(self) -> None:
         """MuJoCo's mj_forward of every world at ``state_in`` (see :func:`launch_evaluate`), in parallel."""
@@ -416,8 +443,7 @@ def advance_time(h: float, time: wp.array(dtype=wp.float64)):
 
 
 def _copy(rec: Recorder | None, dst: wp.array, src: wp.array) -> None:
-    fn = lambda: wp.copy(dst, src)  # noqa: E731
     if rec is None:
-        fn()
+        wp.copy(dst, src)
     else:
-        rec.call(fn)
+        rec.copy(dst, src)
