@@ -10,8 +10,7 @@ Everything a user needs is importable from here::
 (and torch) load on first use of a name below, the renderer's Open3D only when splats are sampled from meshes.
 """
 
-from importlib import import_module
-
+from ._lazy import lazy_attributes
 from ._warp_setup import init_warp
 
 init_warp()
@@ -39,13 +38,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'worldsim' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes("worldsim", globals(), _LAZY)

@@ -10,8 +10,7 @@ the vector env to Stable-Baselines3 and TorchRL (optional dependencies).
 The names load lazily, so ``import worldsim`` stays light.
 """
 
-from importlib import import_module
-
+from .._lazy import lazy_attributes
 from .registration import GYM_TWINS, TASK_HORIZONS, register_envs
 
 _LAZY = {
@@ -26,13 +25,4 @@ _LAZY = {
 __all__ = ["GYM_TWINS", "TASK_HORIZONS", "register_envs", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'worldsim.envs' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes("worldsim.envs", globals(), _LAZY)

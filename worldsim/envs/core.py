@@ -120,6 +120,24 @@ class EnvCore:
         return out if self.return_torch else to_numpy(out)
 
 
+class CoreAccess:
+    """What both env classes expose of their :class:`EnvCore` (``self.core``): the simulator and the env's step as
+    a differentiable function."""
+
+    core: EnvCore
+
+    @property
+    def sim(self):
+        """The :class:`~worldsim.Simulator` of the env's worlds (its tensors share memory with the simulation)."""
+        return self.core.task.sim
+
+    def differentiable_step(self, qpos, qvel, action, params=None):
+        """The env's dynamics, observation and reward as one torch function of the state (for optimization):
+        ``(qpos, qvel, observation, reward)`` after one env step from states [N, nq], [N, nv] under actions
+        [N, nu] (N = the number of envs). See :meth:`worldsim.envs.task.Task.differentiable_step`."""
+        return self.core.task.differentiable_step(qpos, qvel, action, params)
+
+
 def to_numpy(x):
     if isinstance(x, dict):
         return {k: to_numpy(v) for k, v in x.items()}

@@ -7,10 +7,10 @@ import numpy as np
 import torch
 from gymnasium import Env
 
-from .core import EnvCore, index, to_numpy
+from .core import CoreAccess, EnvCore, index, to_numpy
 
 
-class WorldsimEnv(Env):
+class WorldsimEnv(CoreAccess, Env):
     """One world of a task as a ``gymnasium.Env`` (``gymnasium.make("worldsim/<Task>-v0")``). The time limit comes
     from the registration's ``max_episode_steps``; a diverged state is truncated with ``info["diverged"]``.
 
@@ -36,11 +36,6 @@ class WorldsimEnv(Env):
         self.metadata = {**self.metadata, "render_fps": int(round(1.0 / self.core.task.dt))}
 
     # ---- state access
-    @property
-    def sim(self):
-        """The :class:`~worldsim.Simulator` (one world)."""
-        return self.core.task.sim
-
     @property
     def qpos(self) -> np.ndarray:
         """Positions [nq] (MuJoCo's layout), a copy."""
@@ -85,12 +80,6 @@ class WorldsimEnv(Env):
         info.update(self.core.randomization_info())
         r = 0.0 if diverged else float(reward[0])
         return self.observe(), r, terminated, diverged, info
-
-    def differentiable_step(self, qpos, qvel, action, params=None):
-        """The env's dynamics, observation and reward as one torch function of the state (for optimization):
-        ``(qpos, qvel, observation, reward)`` after one env step from states [N, nq], [N, nv] under actions
-        [N, nu] (N = the number of envs). See :meth:`worldsim.envs.task.Task.differentiable_step`."""
-        return self.core.task.differentiable_step(qpos, qvel, action, params)
 
     def render(self):
         if self.render_mode != "rgb_array":

@@ -7,10 +7,10 @@ import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from .core import EnvCore, index, to_numpy
+from .core import CoreAccess, EnvCore, index, to_numpy
 
 
-class WorldsimVectorEnv(VectorEnv):
+class WorldsimVectorEnv(CoreAccess, VectorEnv):
     """N worlds of a task stepped in one simulator call (``gymnasium.make_vec("worldsim/<Task>-v0", num_envs=N)``).
 
     Autoreset as gymnasium defines it: ``NEXT_STEP`` (default; a finished world is reset on the next ``step``,
@@ -66,11 +66,6 @@ class WorldsimVectorEnv(VectorEnv):
         self._needs_reset = torch.zeros(num_envs, dtype=torch.bool)
 
     # ---- state access
-    @property
-    def sim(self):
-        """The :class:`~worldsim.Simulator` of all worlds."""
-        return self.core.task.sim
-
     @property
     def qpos(self):
         """Positions [N, nq] of every world (MuJoCo's layout), a copy."""
@@ -159,12 +154,6 @@ class WorldsimVectorEnv(VectorEnv):
         out = (rew, terminated, truncated) if self.core.return_torch else (
             rew.cpu().numpy(), terminated.numpy(), truncated.numpy())  # fmt: skip
         return obs, *out, info
-
-    def differentiable_step(self, qpos, qvel, action, params=None):
-        """The env's dynamics, observation and reward as one torch function of the state (for optimization):
-        ``(qpos, qvel, observation, reward)`` after one env step from states [N, nq], [N, nv] under actions
-        [N, nu] (N = the number of envs). See :meth:`worldsim.envs.task.Task.differentiable_step`."""
-        return self.core.task.differentiable_step(qpos, qvel, action, params)
 
     def render(self):
         if self.render_mode != "rgb_array":
