@@ -1,8 +1,8 @@
 """worldsim.envs: Gymnasium environments on worldsim (``worldsim/<Task>-v0``, registered on ``import worldsim``).
 
 Tasks (see :mod:`worldsim.envs.tasks`): a twin of every gymnasium MuJoCo env (CartPole = InvertedPendulum,
-InvertedDoublePendulum, Reacher, Pusher, HalfCheetah, Ant, Hopper, Walker2d, Swimmer, Humanoid; v5 constructor
-kwargs and ``info`` keys), and CartPoleSwingUp, Pendulum, PushBox.
+InvertedDoublePendulum, Reacher, Pusher, HalfCheetah, Ant, Hopper, Walker2d, Swimmer, Humanoid, HumanoidStandup; v5
+constructor kwargs and ``info`` keys), and CartPoleSwingUp, Pendulum, PushBox.
 ``gymnasium.make("worldsim/Ant-v0", obs_mode="pixels")`` gives a single env, ``gymnasium.make_vec(...,
 num_envs=N)`` the native batched :class:`WorldsimVectorEnv`; :class:`SB3VecEnv` and :class:`TorchRLEnv` adapt
 the vector env to Stable-Baselines3 and TorchRL (optional dependencies).

@@ -20,6 +20,7 @@ TASK_HORIZONS: dict[str, int] = {
     "Walker2d": 1000,
     "Swimmer": 1000,
     "Humanoid": 1000,
+    "HumanoidStandup": 1000,
 }
 
 #: worldsim task -> the gymnasium MuJoCo env it twins (same MJCF file, v5 kwargs, observation and info keys)
@@ -34,6 +35,7 @@ GYM_TWINS: dict[str, str] = {
     "Walker2d": "Walker2d-v5",
     "Swimmer": "Swimmer-v5",
     "Humanoid": "Humanoid-v5",
+    "HumanoidStandup": "HumanoidStandup-v5",
 }
 
 

@@ -171,5 +171,12 @@ class Task:
         return ~(torch.maximum(q.abs().amax(1), v.abs().amax(1)) <= DIVERGENCE_LIMIT)
 
 
+def finite_states(qpos: torch.Tensor, qvel: torch.Tensor) -> torch.Tensor:
+    """bool [...]: whether every entry of ``qpos`` [..., nq] and ``qvel`` [..., nv] is finite (a sum is finite
+    exactly when its terms are, short of overflow; s - s is 0 only for a finite s). Cheaper than ``isfinite``."""
+    s = qpos.sum(-1) + qvel.sum(-1)
+    return (s - s) == 0
+
+
 def uniform(shape, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
     return low + (high - low) * torch.rand(shape, generator=generator)

@@ -5,7 +5,7 @@ results compare and code written for ``<Name>-v5`` runs on ``worldsim/<Name>-v0`
 Observations are float32 (gymnasium's MuJoCo envs: float64), as the simulator computes in float32."""
 
 from .arms import PushBox, Pusher, Reacher
-from .locomotion import Ant, HalfCheetah, Hopper, Humanoid, Swimmer, Walker2d
+from .locomotion import Ant, HalfCheetah, Hopper, Humanoid, HumanoidStandup, Swimmer, Walker2d
 from .pendulums import CartPole, CartPoleSwingUp, InvertedDoublePendulum, Pendulum
 
 TASKS = {
@@ -22,6 +22,7 @@ TASKS = {
     "Walker2d": Walker2d,
     "Swimmer": Swimmer,
     "Humanoid": Humanoid,
+    "HumanoidStandup": HumanoidStandup,
 }
 
 __all__ = ["TASKS", *TASKS]

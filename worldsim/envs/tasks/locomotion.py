@@ -1,6 +1,6 @@
 """Locomotion tasks, twins of gymnasium's v5 envs on the same MJCF files: HalfCheetah, Ant, Hopper, Walker2d,
-Swimmer and Humanoid. Each takes its v5 constructor kwargs and reports its v5 ``info`` keys; differences are in
-the docstrings.
+Swimmer, Humanoid and HumanoidStandup. Each takes its v5 constructor kwargs and reports its v5 ``info`` keys;
+differences are in the docstrings.
 
 Shared: forward velocity is the root's x displacement over the env step (``dt = frame_skip · timestep``),
 reward = ``forward_reward_weight`` · forward velocity (+ healthy reward) − ``ctrl_cost_weight`` · |a|²."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..task import Task
+from ..task import Task, finite_states
 from . import mujoco_data
 from ._common import TWIN_OPTIONS, apply_camera_config, body_centres_of_mass, check_range, gym_model, uniform
 
@@ -206,7 +206,7 @@ class Ant(_Locomotion):
 
     def is_healthy(self, qpos, qvel):
         z = qpos[..., 2]
-        finite = torch.isfinite(qpos).all(-1) & torch.isfinite(qvel).all(-1)
+        finite = finite_states(qpos, qvel)
         lo, hi = self.healthy_z_range
         return finite & (z >= lo) & (z <= hi)
 
@@ -309,6 +309,45 @@ class Humanoid(_Locomotion):
         info.update(reward_contact=-contact, tendon_length=self.data["ten_length"].clone(),
                     tendon_velocity=self.data["ten_velocity"].clone())  # fmt: skip
         return reward - contact, info
+
+
+class HumanoidStandup(Humanoid):
+    """Stand up from lying on the floor (gymnasium's ``HumanoidStandup-v5``, ``humanoidstandup.xml``). Observation
+    [348] and action [17] as Humanoid. Reward: ``uph_cost_weight`` · torso height / timestep − 0.1 |a|²
+    − min(5e-7 |cfrc_ext|², 10) + 1 (v5 ignores ``uph_cost_weight``; at its default 1 they agree). Never
+    terminates. ``info``: ``x_position``, ``y_position``, ``z_distance_from_origin``, ``tendon_length``,
+    ``tendon_velocity``, ``reward_linup``, ``reward_quadctrl``, ``reward_impact``. Horizon 1000 steps of 0.05 s.
+    """
+
+    options = {**TWIN_OPTIONS, "xml_file": "humanoidstandup.xml", "frame_skip": 5, "uph_cost_weight": 1.0,
+               "ctrl_cost_weight": 0.1, "impact_cost_weight": 0.5e-6, "impact_cost_range": (-float("inf"), 10.0),
+               "reset_noise_scale": 1e-2, "exclude_current_positions_from_observation": True,
+               "include_cinert_in_observation": True, "include_cvel_in_observation": True,
+               "include_qfrc_actuator_in_observation": True, "include_cfrc_ext_in_observation": True}  # fmt: skip
+
+    def check_options(self):
+        _Locomotion.check_options(self)
+        self.impact_cost_range = check_range("impact_cost_range", self.impact_cost_range)
+
+    def is_terminated(self, qpos, qvel):
+        return Task.is_terminated(self, qpos, qvel)
+
+    def state_reward(self, qpos_before, qpos, qvel, action):
+        up = self.uph_cost_weight * qpos[..., 2] / self.model.timestep
+        ctrl = self.ctrl_cost_weight * action.square().sum(-1)
+        info = {"x_position": qpos[..., 0], "y_position": qpos[..., 1],
+                "z_distance_from_origin": qpos[..., 2] - float(self.model.mj_model.qpos0[2]),
+                "reward_linup": up, "reward_quadctrl": -ctrl}  # fmt: skip
+        return up - ctrl + 1.0, info
+
+    def reward(self, action, before):
+        """:meth:`state_reward` less the impact cost of the last step, with the tendon state in ``info``."""
+        reward, info = Task.reward(self, action, before)
+        lo, hi = self.impact_cost_range
+        impact = (self.impact_cost_weight * mujoco_data.cfrc_ext(self).square().sum((-1, -2))).clamp(lo, hi)
+        info.update(reward_impact=-impact, tendon_length=self.data["ten_length"].clone(),
+                    tendon_velocity=self.data["ten_velocity"].clone())  # fmt: skip
+        return reward - impact, info
 
 
 def _planar_info(task: _Locomotion, qpos_before, qpos) -> dict:

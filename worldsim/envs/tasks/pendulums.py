@@ -8,7 +8,7 @@ import math
 import torch
 
 from ...physics.builder import ModelBuilder
-from ..task import Task
+from ..task import Task, finite_states
 from ._common import TWIN_OPTIONS, apply_camera_config, gym_model, site_position, uniform
 
 
@@ -40,7 +40,7 @@ class CartPole(Task):
         return torch.cat([qpos, qvel], dim=-1)
 
     def is_terminated(self, qpos, qvel):
-        finite = torch.isfinite(qpos).all(-1) & torch.isfinite(qvel).all(-1)
+        finite = finite_states(qpos, qvel)
         return ~finite | (qpos[..., 1].abs() > 0.2)
 
     def state_reward(self, qpos_before, qpos, qvel, action):
