@@ -139,7 +139,8 @@ class Task:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""
         before = self.snapshot()
         ctrl = self.clip_action(action)
-        self.sim.step(ctrl, steps=self.frame_skip)
+        self.sim.ctrl.copy_(ctrl)  # checked by the env (shape, NaN): the simulator's own check is skipped
+        self.sim.step(steps=self.frame_skip)
         for name, kept in self.data.items():
             kept.copy_(self.sim.data(name))
         return self.reward(ctrl, before)
