@@ -7,10 +7,11 @@ step reads only its own world, so running the stages of one world back to back i
 result as running each stage over all worlds: the fused kernel launches once per :meth:`Simulator.step`.
 
 How: for each kernel the source of its Python function is parsed (``ast``), its ``wp.tid()`` assignment becomes
-leading ``int`` parameters, and the result is written, with the kernel's globals and closure values, to a module
-file under Warp's kernel cache (Warp reads a function's source from its file). The fused kernel's parameters are the
-distinct argument values of all launches; a launch over ``(worlds, k)`` becomes a loop over ``k``; recorded
-``wp.copy`` of per-world rows becomes a loop too. Built once per model layout, cached by source hash.
+leading ``int`` parameters, and the function is written to a module file under Warp's kernel cache (Warp reads a
+function's source from its file) inside a factory whose parameters are the kernel's closure variables, so that it
+stays a closure as Warp hashes it; the module's globals are the kernel's. The fused kernel (built the same way)
+takes the distinct argument values of all launches; a launch over ``(worlds, k)`` becomes a loop over ``k``, and a
+recorded ``wp.copy`` of per-world rows a loop too. Built once per model layout; Warp caches the compiled code.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import textwrap
 
 import warp as wp
 
-_FUNCS: dict[int, object] = {}  # id(kernel) -> its wp.func version
+_FUNCS: dict[int, tuple] = {}  # id(kernel) -> (kernel, its wp.func version); the kernel is kept so ids stay unique
 _KERNELS: dict[tuple, object] = {}  # (source, the stage functions) -> fused kernel
 
 
@@ -70,7 +71,7 @@ def kernel_as_func(kernel):
     two specializations of one kernel share the module but not the function."""
     key = id(kernel)
     if key in _FUNCS:
-        return _FUNCS[key]
+        return _FUNCS[key][1]
     fn = kernel.func
     tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     node = tree.body[0]
@@ -94,8 +95,8 @@ def kernel_as_func(kernel):
     source = f"# {origin}\nimport warp as wp\n\n\n" + ast.unparse(ast.fix_missing_locations(factory)) + "\n"
     module = _load_module(source, kernel.key.replace(".", "_")[-40:], fn.__globals__)
     closure = [c.cell_contents for c in fn.__closure__ or ()]
-    _FUNCS[key] = module.make(*closure)
-    return _FUNCS[key]
+    _FUNCS[key] = (kernel, module.make(*closure))
+    return _FUNCS[key][1]
 
 
 def fuse(ops: list[tuple], num_worlds: int):
