@@ -2,6 +2,8 @@
 launches, bit for bit: RK4 with joint limits, Euler with implicit damping and contacts, contacts with the body forces
 gymnasium reads, sensors; several threads; and the envs, which fuse by default on the CPU."""
 
+import os
+
 import mujoco
 import numpy as np
 import pytest
@@ -86,7 +88,7 @@ def test_envs_fuse_by_default_and_agree():
 
     fused = gymnasium.make("worldsim/CartPole-v0", fused_step=None)
     plain = gymnasium.make("worldsim/CartPole-v0", fused_step=False)
-    assert fused.unwrapped.sim.fused is (worldsim.envs.task.os.environ.get("WORLDSIM_FUSED_STEP") != "0")
+    assert fused.unwrapped.sim.fused is (os.environ.get("WORLDSIM_FUSED_STEP") != "0")
     fused = gymnasium.make("worldsim/CartPole-v0", fused_step=True)
     assert fused.unwrapped.sim.fused and not plain.unwrapped.sim.fused
     for env in (fused, plain):

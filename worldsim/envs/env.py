@@ -48,13 +48,8 @@ class WorldsimEnv(CoreAccess, Env):
 
     def set_state(self, qpos, qvel) -> None:
         """Set the state to ``qpos`` [nq], ``qvel`` [nv], as ``MujocoEnv.set_state``. The next ``step`` starts from
-        it; :meth:`observe` gives its observation."""
-        m = self.core.task.model
-        q, v = (np.asarray(x, dtype=np.float32) for x in (qpos, qvel))
-        if q.shape != (m.nq,) or v.shape != (m.nv,):
-            raise ValueError(f"set_state needs qpos [{m.nq}] and qvel [{m.nv}], got {list(q.shape)} and "
-                             f"{list(v.shape)}")  # fmt: skip
-        self.core.set_state(q[None], v[None])
+        it; :meth:`observe` gives its observation. Shapes and values are checked by :meth:`Simulator.reset`."""
+        self.core.set_state(np.asarray(qpos, dtype=np.float32)[None], np.asarray(qvel, dtype=np.float32)[None])
 
     def observe(self):
         """The observation of the current state (what ``reset``/``step`` would return)."""

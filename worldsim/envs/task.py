@@ -4,8 +4,6 @@ reward and termination on torch tensors over all worlds at once."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -62,11 +60,11 @@ class Task:
         self.model.want_constraint_forces |= bool(wanted & {"efc_force", "qfrc_constraint"})
         self.num_worlds = num_worlds
         if fused_step is None:
-            fused_step = (
-                fused_default(self.model) if "WORLDSIM_FUSED_STEP" in os.environ else self.model.device.type == "cpu"
-            )
+            fused_step = fused_default(default=self.model.device.type == "cpu")
         self.sim = Simulator(self.model, fused=fused_step)
-        self.data: dict[str, torch.Tensor] = {name: self.sim.data(name).clone() for name in self.step_data}
+        # views of the simulator's arrays (they persist), and the copies kept per world
+        self._data_views = {name: self.sim.data(name) for name in self.step_data}
+        self.data: dict[str, torch.Tensor] = {name: view.clone() for name, view in self._data_views.items()}
         self.dt = self.model.timestep * self.frame_skip
         low, high = self.action_bounds()
         self.single_action_space = spaces.Box(low, high, dtype=np.float32)
@@ -133,7 +131,7 @@ class Task:
             self.sim.forward()
             idx = worlds.to(self.model.device)
             for name, kept in self.data.items():
-                kept[idx] = self.sim.data(name)[idx]
+                kept[idx] = self._data_views[name][idx]
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""
@@ -142,7 +140,7 @@ class Task:
         self.sim.ctrl.copy_(ctrl)  # checked by the env (shape, NaN): the simulator's own check is skipped
         self.sim.step(steps=self.frame_skip)
         for name, kept in self.data.items():
-            kept.copy_(self.sim.data(name))
+            kept.copy_(self._data_views[name])
         return self.reward(ctrl, before)
 
     def clip_action(self, action: torch.Tensor) -> torch.Tensor:

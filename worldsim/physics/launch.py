@@ -91,10 +91,6 @@ class Recorder:
                             record_cmd=True)  # fmt: skip
             self.backward.append(cmd.launch)
 
-    def call(self, fn: Callable[[], None]) -> None:
-        self.ops.append(("call", fn))
-        self.forward.append(fn)
-
     def copy(self, dst: wp.array, src: wp.array) -> None:
         """Record ``wp.copy(dst, src)``."""
         self.ops.append(("copy", dst, src))

@@ -13,11 +13,11 @@ from .model import Model
 from .step import ParallelStep, State, StepWorkspace, params_to_warp
 
 
-def fused_default(model: Model) -> bool:
-    """``WORLDSIM_FUSED_STEP`` (``"0"`` or ``"1"``) if set, else False."""
+def fused_default(default: bool = False) -> bool:
+    """``WORLDSIM_FUSED_STEP`` (``"0"`` or ``"1"``) if set, else ``default``."""
     value = os.environ.get("WORLDSIM_FUSED_STEP")
     if value is None:
-        return False
+        return default
     if value not in ("0", "1"):
         raise ValueError(f"WORLDSIM_FUSED_STEP must be 0 or 1, got {value!r}")
     return value == "1"
@@ -53,7 +53,7 @@ class Simulator:
 
     def __init__(self, model: Model, *, num_threads: int | None = None, fused: bool | None = None):
         self.model = model
-        self.fused = fused_default(model) if fused is None else bool(fused)
+        self.fused = fused_default() if fused is None else bool(fused)
         self._state = State(model)
         self.qpos = wp.to_torch(self._state.qpos)[:, : model.nq]
         self.qvel = wp.to_torch(self._state.qvel)[:, : model.nv]

@@ -178,8 +178,9 @@ class ParallelStep:
             self._cmds[h] = chunks
         return self._cmds[h]
 
-    def _run_chunks(self, fn, h: float, chunks: list[Recorder] | None = None) -> None:
-        """Run ``fn(recorder)`` for every chunk of worlds (the step's recorded launches for ``h``, or ``chunks``)."""
+    def _run_chunks(self, fn, h: float, chunks: list | None = None) -> None:
+        """Run ``fn(chunk)`` for every chunk of worlds, in parallel: ``chunks`` holds one item per chunk (default:
+        the step's recorded launches for ``h``)."""
         chunks = self._commands(h) if chunks is None else chunks
         if self.pool is None:
             fn(chunks[0])
@@ -190,12 +191,7 @@ class ParallelStep:
     def __call__(self, h: float, substeps: int = 1) -> None:
         """Step every world ``substeps`` times by ``h`` [s]."""
         if self.fused:
-            launches = self._fused(h, substeps)
-            if self.pool is None:
-                launches[0]()
-            else:
-                for future in [self.pool.submit(run) for run in launches]:
-                    future.result()
+            self._run_chunks(lambda launch: launch(), h, self._fused(h, substeps))
             return
 
         def run(rec):
