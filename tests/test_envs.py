@@ -119,6 +119,32 @@ def test_partial_reset_and_bad_actions():
         WorldsimVectorEnv("Walker", 2)
 
 
+def test_actions_are_checked_and_not_aliased():
+    single = gym.make("worldsim/Pendulum-v0").unwrapped
+    single.reset(seed=0)
+    with pytest.raises(ValueError, match="action contains NaN or inf"):
+        single.step(np.array([-np.inf], np.float32))
+    big = np.array([3e38], np.float32)  # finite, at float32's limit: accepted (clipped to the action space)
+    single.step(big)
+    assert float(single.sim.ctrl[0, 0]) == single.action_space.high[0]
+    frozen = np.zeros(1, np.float32)
+    frozen.flags.writeable = False  # a read-only array (e.g. from np.broadcast_to) is accepted as well
+    single.step(frozen)
+    assert float(single.sim.ctrl[0, 0]) == 0.0
+
+
+def test_info_arrays_are_not_changed_by_later_steps():
+    """A task's info entry may view the simulator's state (x_position): the env hands out copies, so neither the
+    next step nor a same-step autoreset rewrites an info the user holds."""
+    for mode in (gym.vector.AutoresetMode.NEXT_STEP, gym.vector.AutoresetMode.SAME_STEP):
+        envs = WorldsimVectorEnv("HalfCheetah", 2, autoreset_mode=mode)
+        envs.reset(seed=0)
+        _, _, _, _, info = envs.step(np.ones((2, 6), np.float32))
+        held = info["x_position"].copy()
+        envs.step(-np.ones((2, 6), np.float32))
+        assert np.array_equal(info["x_position"], held)
+
+
 def test_divergence_is_truncated_and_never_returns_nan():
     envs = WorldsimVectorEnv("HalfCheetah", 3)
     envs.reset(seed=0)

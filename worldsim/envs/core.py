@@ -85,12 +85,15 @@ class EnvCore:
             finite = bool(torch.isfinite(a).all())
         else:
             a = np.asarray(action, dtype=np.float32)
-            finite = bool(np.isfinite(a).all())
+            total = float(a.sum(dtype=np.float64))  # finite exactly when every entry is (float32s cannot overflow it)
+            finite = total - total == 0.0
+            a = torch.from_numpy(a if a.flags.writeable else a.copy())  # shares memory: no copy on the host
         if tuple(a.shape) != tuple(shape):
             raise ValueError(f"action has shape {list(a.shape)}, expected {list(shape)}")
         if not finite:
             raise ValueError("action contains NaN or inf values")
-        a = torch.as_tensor(a).to(device=self.task.model.device, dtype=torch.float32)
+        if a.device != self.task.model.device or a.dtype != torch.float32:
+            a = a.to(device=self.task.model.device, dtype=torch.float32)
         return a.reshape(self.task.num_worlds, -1)
 
     def set_state(self, qpos, qvel, worlds=None) -> None:

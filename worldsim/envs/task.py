@@ -71,6 +71,10 @@ class Task:
         self.single_observation_space = spaces.Box(-np.inf, np.inf, shape=(self.obs_size,), dtype=np.float32)
         self._low = torch.as_tensor(low, device=self.model.device)
         self._high = torch.as_tensor(high, device=self.model.device)
+        self._qpos_before = torch.zeros_like(self.sim.qpos)
+        # numpy views of the state (they share memory with the simulator) for the host's per-step checks
+        cpu = self.model.device.type == "cpu"
+        self._state_numpy = (self.sim.qpos.numpy(), self.sim.qvel.numpy()) if cpu else None
 
     # ---- to implement
     def check_options(self) -> None:
@@ -115,8 +119,10 @@ class Task:
 
     # ---- shared machinery
     def snapshot(self) -> dict:
-        """State before a step, for rewards that need it (e.g. forward velocity from positions)."""
-        return {"qpos": self.sim.qpos.clone()}
+        """State before a step, for rewards that need it (e.g. forward velocity from positions): ``{"qpos": [N, nq]}``,
+        a buffer that the next step overwrites."""
+        self._qpos_before.copy_(self.sim.qpos)
+        return {"qpos": self._qpos_before}
 
     def reset_worlds(self, worlds: torch.Tensor, generator: torch.Generator) -> None:
         if len(worlds):
@@ -135,17 +141,18 @@ class Task:
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Apply ``action`` [N, nu] (clipped to the action space) for ``frame_skip`` steps; (reward [N], info)."""
-        before = self.snapshot()
-        ctrl = self.clip_action(action)
-        self.sim.ctrl.copy_(ctrl)  # checked by the env (shape, NaN): the simulator's own check is skipped
-        self.sim.step(steps=self.frame_skip)
-        for name, kept in self.data.items():
-            kept.copy_(self._data_views[name])
-        return self.reward(ctrl, before)
+        with torch.no_grad():  # nothing here is differentiated (see differentiable_step): skip autograd's work
+            before = self.snapshot()
+            ctrl = self.clip_action(action)
+            self.sim.ctrl.copy_(ctrl)  # checked by the env (shape, NaN): the simulator's own check is skipped
+            self.sim.step(steps=self.frame_skip)
+            for name, kept in self.data.items():
+                kept.copy_(self._data_views[name])
+            return self.reward(ctrl, before)
 
     def clip_action(self, action: torch.Tensor) -> torch.Tensor:
         """``action`` [..., nu] clipped to the action space (differentiable inside the bounds)."""
-        return torch.maximum(torch.minimum(action, self._high), self._low)
+        return torch.clamp(action, self._low, self._high)
 
     def differentiable_step(
         self, qpos: torch.Tensor, qvel: torch.Tensor, action: torch.Tensor, params: dict | None = None
@@ -166,6 +173,9 @@ class Task:
 
     def diverged(self) -> torch.Tensor:
         """bool [N]: worlds whose state is not finite or exceeds :data:`DIVERGENCE_LIMIT` (NaN fails ``<=``)."""
+        if self._state_numpy is not None:  # on the host numpy's reductions cost a fraction of torch's per call
+            q, v = self._state_numpy
+            return torch.from_numpy(~(np.maximum(np.abs(q).max(1), np.abs(v).max(1)) <= DIVERGENCE_LIMIT))
         q, v = self.sim.qpos, self.sim.qvel
         return ~(torch.maximum(q.abs().amax(1), v.abs().amax(1)) <= DIVERGENCE_LIMIT)
 

@@ -132,7 +132,8 @@ class WorldsimVectorEnv(CoreAccess, VectorEnv):
             diverged[resetting] = False
             self._elapsed[resetting] = 0
         done = terminated | truncated
-        info = {k: to_numpy(v) if not self.core.return_torch else v for k, v in info.items()}
+        # copies: a task's info may view the simulator's arrays (x_position), which later steps and resets overwrite
+        info = {k: v.clone() if self.core.return_torch else to_numpy(v).copy() for k, v in info.items()}
         info["diverged"] = diverged.numpy()
         info.update(self.core.randomization_info())
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:

@@ -17,7 +17,6 @@ recorded ``wp.copy`` of per-world rows a loop too. Built once per model layout; 
 from __future__ import annotations
 
 import ast
-import ctypes
 import hashlib
 import importlib.util
 import inspect
@@ -160,31 +159,3 @@ def _annotation(typ, value):
     if isinstance(typ, type) and issubclass(typ, wp.array):
         return wp.array(dtype=value.dtype, ndim=value.ndim)
     return typ
-
-
-def prepared_launch(kernel, dim: int, inputs: list, device: str):
-    """A no-argument callable that launches ``kernel`` with ``inputs`` (fixed) as cheaply as possible.
-
-    On the CPU, ``wp.Launch.launch`` rebuilds the argument struct on every call (one ``setattr`` per argument:
-    ~0.2 µs each, ~100 µs for a fused step's hundreds of arrays); here the struct is built once and the kernel's
-    native entry point is called directly, as Warp's own ``invoke`` does. This uses Warp's launch internals
-    (``Launch.params``, ``Launch.hooks``), checked here: where they are not as expected (another Warp version,
-    CUDA) it is the recorded ``Launch.launch``, which gives the same result more slowly. Nothing runs here."""
-    lau = wp.launch(kernel, dim=dim, inputs=inputs, device=device, record_cmd=True)
-    if not wp.get_device(device).is_cpu or lau.block_dim > 1:
-        return lau.launch
-    params, hooks = getattr(lau, "params", None), getattr(lau, "hooks", None)
-    if params is None or getattr(hooks, "forward", None) is None or len(params) != len(kernel.adj.args) + 1:
-        return lau.launch
-    # the argument struct as Warp's invoke() builds it (one field per kernel argument, typed as its packed value)
-    fields = [(arg.label, type(value)) for arg, value in zip(kernel.adj.args, params[1:], strict=True)]
-    args = type("ArgsStruct", (ctypes.Structure,), {"_fields_": fields})()
-    for (name, _), value in zip(fields, params[1:], strict=True):
-        setattr(args, name, value)
-    bounds_ref, args_ref, forward = ctypes.byref(params[0]), ctypes.byref(args), hooks.forward
-
-    def run():
-        forward(bounds_ref, args_ref)
-
-    run.keep_alive = (params, args)  # the struct points into these
-    return run

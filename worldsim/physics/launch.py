@@ -5,7 +5,7 @@ still compile), so every launch goes through :func:`launch`, which reads the ker
 each one up in a namespace: the model's constants and sizes, the per-world parameters, the workspace arrays and the
 step's own values (``qpos``, ``h``, ...). A name that is missing is an error naming the kernel and the argument.
 
-:class:`Recorder` keeps the launches of one step as ``wp.Launch`` objects (arguments packed once) and, for kernels
+:class:`Recorder` keeps the launches of one step (arguments packed once, :func:`prepared_launch`) and, for kernels
 that have a backward pass, their adjoint launches, so a step and its adjoint run again without Python work and
 without ``wp.Tape`` (whose global recording cannot run in several threads). Kernels declared with
 ``enable_backward=False`` (solvers, contact bookkeeping: integer or iterative work whose gradient is supplied
@@ -14,6 +14,7 @@ another way) are replayed forward only.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Mapping
 
 import warp as wp
@@ -84,12 +85,10 @@ class Recorder:
 
     def launch(self, kernel, dim, values: list, device: str) -> None:
         self.ops.append(("kernel", kernel, dim, values))
-        self.forward.append(wp.launch(kernel, dim=dim, inputs=values, device=device, record_cmd=True).launch)
+        self.forward.append(prepared_launch(kernel, dim, values, device))
         if self.adjoint and has_backward(kernel):
             adj = [v.grad if isinstance(v, wp.array) else None for v in values]
-            cmd = wp.launch(kernel, dim=dim, inputs=values, adj_inputs=adj, adjoint=True, device=device,
-                            record_cmd=True)  # fmt: skip
-            self.backward.append(cmd.launch)
+            self.backward.append(prepared_launch(kernel, dim, values, device, adj_inputs=adj))
 
     def copy(self, dst: wp.array, src: wp.array) -> None:
         """Record ``wp.copy(dst, src)``."""
@@ -104,3 +103,43 @@ def launch(kernel, dim, ns: Namespace, device: str, rec: Recorder | None = None)
         wp.launch(kernel, dim=dim, inputs=values, device=device)
     else:
         rec.launch(kernel, dim, values, device)
+
+
+def prepared_launch(kernel, dim, inputs: list, device: str, adj_inputs: list | None = None) -> Callable[[], None]:
+    """A no-argument callable that launches ``kernel`` over ``dim`` with ``inputs`` (fixed) as cheaply as possible;
+    with ``adj_inputs`` (the gradients of the inputs) it runs the kernel's adjoint instead.
+
+    On the CPU, ``wp.Launch.launch`` rebuilds the argument struct on every call (one ``setattr`` per argument:
+    ~0.2 µs each, ~100 µs for a fused step's hundreds of arrays) while holding Python's GIL, so the chunks of
+    worlds that :class:`~worldsim.physics.step.ParallelStep` runs in threads would wait on each other; here the
+    structs are built once and the kernel's native entry point is called directly through ``ctypes`` (which
+    releases the GIL), as Warp's own ``invoke`` does. This uses Warp's launch internals (``Launch.params``,
+    ``Launch.hooks``), checked here: where they are not as expected (another Warp version, CUDA) it is the
+    recorded ``Launch.launch``, which gives the same result more slowly. Nothing runs here."""
+    adjoint = adj_inputs is not None
+    lau = wp.launch(kernel, dim=dim, inputs=inputs, adj_inputs=adj_inputs or [], adjoint=adjoint, device=device,
+                    record_cmd=True)  # fmt: skip
+    if not wp.get_device(device).is_cpu or lau.block_dim > 1:
+        return lau.launch
+    params, hooks = getattr(lau, "params", None), getattr(lau, "hooks", None)
+    entry = getattr(hooks, "backward" if adjoint else "forward", None)
+    nargs = len(kernel.adj.args)
+    if params is None or entry is None or len(params) != 1 + nargs * (2 if adjoint else 1):
+        return lau.launch
+    # the argument structs as Warp's invoke() builds them (one field per kernel argument, typed as its packed value)
+    structs = [_argument_struct(kernel, params[1 + i * nargs : 1 + (i + 1) * nargs]) for i in range(1 + adjoint)]
+    refs = [ctypes.byref(params[0]), *(ctypes.byref(s) for s in structs)]
+
+    def run():
+        entry(*refs)
+
+    run.keep_alive = (params, structs)  # the structs point into these
+    return run
+
+
+def _argument_struct(kernel, values) -> ctypes.Structure:
+    fields = [(arg.label, type(value)) for arg, value in zip(kernel.adj.args, values, strict=True)]
+    struct = type("ArgsStruct", (ctypes.Structure,), {"_fields_": fields})()
+    for (name, _), value in zip(fields, values, strict=True):
+        setattr(struct, name, value)
+    return struct

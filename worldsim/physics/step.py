@@ -205,7 +205,8 @@ class ParallelStep:
         """Per chunk, the recorded launch of its fused step kernel for ``substeps`` steps of ``h``."""
         key = (h, substeps)
         if key not in self._fused_launches:
-            from .fused import fuse, prepared_launch
+            from .fused import fuse
+            from .launch import prepared_launch
 
             out = []
             for rec, (sws, _params, _state_in, _state_out) in zip(self._commands(h), self.jobs, strict=True):
