@@ -54,8 +54,12 @@ import worldsim  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 GYM_ASSETS = Path(gymnasium.__file__).resolve().parent / "envs" / "mujoco" / "assets"
-GYM_SCENES = ("inverted_pendulum", "half_cheetah", "ant")  # gymnasium's MuJoCo models
+GYM_SCENES = ("inverted_pendulum", "half_cheetah", "ant")  # gymnasium's MuJoCo models, in the detailed table
+#: every model of gymnasium's MuJoCo envs (v5 files; humanoidstandup is humanoid's model lying down), for --sweep
+GYM_MODELS = ("inverted_pendulum", "inverted_double_pendulum", "reacher", "pusher_v5", "swimmer", "half_cheetah",
+              "hopper", "walker2d_v5", "ant", "humanoid")  # fmt: skip
 SCENES = ("chain", "balls", *GYM_SCENES)
+INTEGRATORS = {"Euler": mujoco.mjtIntegrator.mjINT_EULER, "RK4": mujoco.mjtIntegrator.mjINT_RK4}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5, help="timed runs per measurement; the best one is reported")
     p.add_argument("--device", default="cpu", help="worldsim device: 'cpu' or 'cuda[:i]'")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--sweep", action="store_true", help="forward speed only, every gymnasium model (GYM_MODELS), Euler and RK4"
+    )
     args = p.parse_args(argv)
     for name in ("num_worlds", "steps", "threads", "grad_steps", "repeats"):
         if getattr(args, name) < 1:
@@ -160,15 +167,24 @@ def bench_worldsim_grad(model, qpos0: torch.Tensor, qvel0: torch.Tensor, ctrl: t
     return best_f, best_b
 
 
-def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) -> dict:
-    path = (GYM_ASSETS if scene in GYM_SCENES else ASSETS) / f"{scene}.xml"
-    n, steps = args.num_worlds, args.steps
+def load_scene(scene: str, integrator: str | None = None) -> mujoco.MjModel:
+    """The MuJoCo model of ``scene`` (a file of benchmarks/assets or of gymnasium's assets), with ``integrator``
+    ("Euler" or "RK4"; None keeps the file's)."""
+    path = (ASSETS if (ASSETS / f"{scene}.xml").exists() else GYM_ASSETS) / f"{scene}.xml"
     mjm = mujoco.MjModel.from_xml_path(str(path))
-    model = worldsim.load_mjcf(path, num_worlds=n, device=args.device)
-    if (model.nq, model.nv, model.nu) != (mjm.nq, mjm.nv, mjm.nu):
-        raise RuntimeError(f"{scene}: worldsim and MuJoCo disagree on sizes")
-    sync = (lambda: wp.synchronize_device(model.wp_device)) if model.device.type == "cuda" else (lambda: None)
+    if integrator is not None:
+        mjm.opt.integrator = INTEGRATORS[integrator]
+    return mjm
 
+
+def compare_forward(mjm: mujoco.MjModel, args, rng: np.random.Generator) -> dict:
+    """Forward speed of MuJoCo's rollout and worldsim's Simulator on ``mjm`` (same states and controls),
+    interleaved rounds (a noisy neighbour on a shared machine then hits both sides alike), best of each."""
+    n, steps = args.num_worlds, args.steps
+    model = worldsim.from_mjmodel(mjm, num_worlds=n, device=args.device)
+    if (model.nq, model.nv, model.nu) != (mjm.nq, mjm.nv, mjm.nu):
+        raise RuntimeError("worldsim and MuJoCo disagree on sizes")
+    sync = (lambda: wp.synchronize_device(model.wp_device)) if model.device.type == "cuda" else (lambda: None)
     qpos0, qvel0, ctrl = make_inputs(mjm, n, steps, rng)
 
     def to_torch(x):
@@ -176,15 +192,26 @@ def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) ->
 
     tq0, tv0 = to_torch(qpos0), to_torch(qvel0)
     tctrl = to_torch(ctrl.transpose(1, 0, 2)).contiguous()  # [T, N, nu]
-    # interleaved rounds, best of each: a noisy neighbour on a shared machine then hits both sides alike
     mj_s = ws_s = float("inf")
     for _ in range(args.repeats):
         t, mj_qpos = bench_mujoco(mjm, qpos0, qvel0, ctrl, args.threads, 1)
         mj_s = min(mj_s, t)
         t, ws_qpos = bench_worldsim_forward(model, tq0, tv0, tctrl, 1, sync)
         ws_s = min(ws_s, t)
+    return {"model": model, "sync": sync, "inputs": (qpos0, qvel0, ctrl), "torch_inputs": (tq0, tv0, tctrl),
+            "mj_s": mj_s, "ws_s": ws_s, "mj_qpos": mj_qpos, "ws_qpos": ws_qpos}  # fmt: skip
+
+
+def run_scene(scene: str, args: argparse.Namespace, rng: np.random.Generator) -> dict:
+    n, steps = args.num_worlds, args.steps
+    mjm = load_scene(scene)
+    fwd = compare_forward(mjm, args, rng)
+    model, sync, mj_s, ws_s, mj_qpos, ws_qpos = (fwd[k] for k in ("model", "sync", "mj_s", "ws_s", "mj_qpos",
+                                                                   "ws_qpos"))  # fmt: skip
+    qpos0, qvel0, ctrl = fwd["inputs"]
+    tq0, tv0, tctrl = fwd["torch_inputs"]
     # the same without the constraint pipeline: what collision, constraint rows and the solver cost each side
-    mjm_free = mujoco.MjModel.from_xml_path(str(path))
+    mjm_free = load_scene(scene)
     mjm_free.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONSTRAINT)
     model_free = worldsim.from_mjmodel(mjm_free, num_worlds=n, device=args.device)
     mj_free_s = ws_free_s = float("inf")
@@ -254,6 +281,21 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
         )
 
 
+def sweep(args: argparse.Namespace, rng: np.random.Generator) -> None:
+    """Forward world-steps/s of both simulators on every gymnasium model, Euler and RK4, and the ratio."""
+    print(f"forward speed, every gymnasium model, N={args.num_worlds}, {args.steps} steps, best of {args.repeats}")
+    print(f"{'model':>24} | {'integrator':>10} | {'mujoco steps/s':>14} | {'worldsim steps/s':>16} | ratio ws/mj")
+    ratios = []
+    for scene in GYM_MODELS:
+        for integrator in INTEGRATORS:
+            r = compare_forward(load_scene(scene, integrator), args, rng)
+            mj, ws = args.num_worlds * args.steps / r["mj_s"], args.num_worlds * args.steps / r["ws_s"]
+            ratios.append(ws / mj)
+            print(f"{scene:>24} | {integrator:>10} | {mj:14,.0f} | {ws:16,.0f} | {ws / mj:10.2f}x", flush=True)
+    geo = float(np.exp(np.mean(np.log(ratios))))
+    print(f"ratio ws/mj: min {min(ratios):.2f}x, geometric mean {geo:.2f}x, max {max(ratios):.2f}x (goal >= 2x on all)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -264,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, {os.cpu_count()} CPU cores"
     )
     t0 = time.perf_counter()
+    if args.sweep:
+        sweep(args, rng)
+        print(f"total wall time {time.perf_counter() - t0:.1f} s")
+        return 0
     rows = [run_scene(s, args, rng) for s in scenes]
     print()
     print_table(rows, args)

@@ -38,6 +38,53 @@ def test_render_shapes_body_ids_and_depth(ball_scene):
     assert torch.isfinite(out.rgb).all() and out.rgb.min() >= 0
 
 
+@pytest.mark.parametrize("task", ["HalfCheetah", "Ant"])
+def test_render_without_gradients_matches_the_differentiable_path(task, monkeypatch):
+    """Without gradients, render runs every stage in Warp (worldsim.renderers.batched), cameras split over threads:
+    the same images as the torch-projected, differentiable path, with several cameras per world (one behind the
+    scene, whose splats are all culled), per-world colors and backgrounds, and 3 threads for 3 worlds x 2 cameras."""
+    from worldsim.envs.tasks import TASKS
+
+    monkeypatch.setenv("WORLDSIM_NUM_THREADS", "3")
+    t = TASKS[task](3, "cpu", fused_step=False)
+    g = torch.Generator().manual_seed(0)
+    qpos, _ = t.sample_reset(3, g)
+    qpos[:, 0] += torch.tensor([0.0, 5.0, -40.0])  # far from the origin too
+    scene = SplatScene.from_model(t.model, density=800, ground_density=100)
+    target = torch.stack([qpos[:, 0], torch.zeros(3), torch.full((3,), 0.4)], dim=-1)
+    views = torch.stack([look_at(target + torch.tensor([0.3, -3.0, 1.0]), target),
+                         look_at(target + torch.tensor([0.0, 30.0, 0.5]), target + torch.tensor([0.0, 60.0, 0.5]))],
+                        dim=1)  # fmt: skip
+    Ks = intrinsics(torch.tensor([[45.0, 60.0]] * 3), W, H)
+    backgrounds = torch.rand(3, 2, 3, generator=g)
+    colors = (scene.colors[None] * (0.5 + torch.rand(3, 1, 3, generator=g))).clamp(0, 1)
+    with torch.no_grad():
+        fast = scene.render(qpos, views, Ks, W, H, backgrounds=backgrounds, colors=colors)
+    slow = scene.render(qpos.requires_grad_(True), views, Ks, W, H, backgrounds=backgrounds, colors=colors)
+    assert fast.alpha[:, 0].mean() > 0.2 and fast.alpha[:, 1].max() == 0.0  # the robot in view; nothing behind
+    torch.testing.assert_close(fast.rgb, slow.rgb.detach(), atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast.alpha, slow.alpha.detach(), atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast.depth, slow.depth.detach(), atol=1e-3, rtol=1e-4)
+    assert (fast.body_id == slow.body_id).float().mean() > 0.999
+
+
+def test_batched_cameras_match_single_ones():
+    g = torch.Generator().manual_seed(1)
+    eyes, targets = torch.randn(5, 3, generator=g) * 3, torch.randn(5, 3, generator=g)
+    batched = look_at(eyes, targets)
+    assert batched.shape == (5, 4, 4)
+    for i in range(5):
+        torch.testing.assert_close(batched[i], look_at(eyes[i].tolist(), targets[i].tolist()))
+    Ks = intrinsics(torch.tensor([30.0, 45.0, 90.0]), W, H)
+    for i, fov in enumerate((30.0, 45.0, 90.0)):
+        torch.testing.assert_close(Ks[i], intrinsics(fov, W, H))
+    assert intrinsics(90.0, W, H)[0, 0].item() == pytest.approx(H / 2)
+    with pytest.raises(ValueError, match="eye and target coincide"):
+        look_at(eyes, torch.cat([targets[:4], eyes[4:]]))
+    with pytest.raises(ValueError, match=r"fov_y must be in \(0, 180\)"):
+        intrinsics(torch.tensor([45.0, 180.0]), W, H)
+
+
 def test_body_poses_gradient_matches_finite_differences(asset):
     model = worldsim.load_mjcf(asset("tumbling.xml"))  # free body, ball and slide joints
     qpos0, _ = model.default_state()

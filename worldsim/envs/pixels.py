@@ -42,9 +42,8 @@ class PixelCamera:
             self.scene = SplatScene.from_model(task.model, density=1500, ground_density=200)
         dev = task.model.device
         eye, target = self.task_camera()
-        eye = torch.tensor(eye) + visual["camera_offset"]
-        views = torch.stack([look_at(e, t) for e, t in zip(eye, target, strict=True)])[:, None].to(dev)
-        Ks = torch.stack([intrinsics(45 + float(f), self.width, self.height) for f in visual["fov_offset"]])
+        views = look_at(eye + visual["camera_offset"], target)[:, None].to(dev)
+        Ks = intrinsics(45 + visual["fov_offset"], self.width, self.height)
         sky = torch.tensor(SKY).expand(task.num_worlds, 3)
         bg = torch.where(torch.isnan(visual["background"]), sky, visual["background"]).to(dev)
         colors = (self.scene.colors[None] * visual["color_gain"][:, None, :].to(dev)).clamp(0, 1)
@@ -58,11 +57,10 @@ class PixelCamera:
             "body_id": out.body_id[:, 0].to(torch.int64),
         }
 
-    def task_camera(self) -> tuple[list, list]:
-        """Per world (eye, target) [N][3] of the task's camera, in metres."""
+    def task_camera(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per world eye and target [N, 3] of the task's camera, in metres."""
         task = self.task
         centre = torch.zeros(task.num_worlds, 3)
         if task.camera_follows_root:
             centre[:, 0] = task.sim.qpos[:, 0].detach().cpu()
-        eye = centre + torch.tensor(task.camera_eye)
-        return eye.tolist(), (centre + torch.tensor(task.camera_target)).tolist()
+        return centre + torch.tensor(task.camera_eye), centre + torch.tensor(task.camera_target)

@@ -3,8 +3,6 @@ intrinsics ``Ks`` in pixels."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ..physics.model import Model
@@ -13,32 +11,44 @@ from .projection import quat_to_rotmat
 
 
 def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
-    """World-to-camera matrix [4, 4] of a camera at ``eye`` [m] looking at ``target`` [m], ``up`` roughly up."""
+    """World-to-camera matrix [4, 4] of a camera at ``eye`` [m] looking at ``target`` [m], ``up`` roughly up; with
+    batches of cameras ``eye``, ``target`` [..., 3], matrices [..., 4, 4]."""
     eye = torch.as_tensor(eye, dtype=torch.float32)
     target = torch.as_tensor(target, dtype=torch.float32)
-    up = torch.as_tensor(up, dtype=torch.float32)
+    eye, target = torch.broadcast_tensors(eye, target)
+    up = torch.as_tensor(up, dtype=torch.float32).expand_as(eye)
     forward = target - eye
-    if forward.norm() < 1e-9:
+    dist = forward.norm(dim=-1, keepdim=True)
+    if (dist < 1e-9).any():
         raise ValueError("look_at: eye and target coincide")
-    forward = forward / forward.norm()
-    right = torch.linalg.cross(forward, up)
-    if right.norm() < 1e-9:
+    forward = forward / dist
+    right = torch.linalg.cross(forward, up, dim=-1)
+    norm = right.norm(dim=-1, keepdim=True)
+    if (norm < 1e-9).any():
         raise ValueError("look_at: up is parallel to the viewing direction")
-    right = right / right.norm()
-    down = torch.linalg.cross(forward, right)
-    view = torch.eye(4)
-    view[:3, :3] = torch.stack([right, down, forward])
-    view[:3, 3] = -view[:3, :3] @ eye
+    right = right / norm
+    down = torch.linalg.cross(forward, right, dim=-1)
+    view = torch.zeros(*eye.shape[:-1], 4, 4)
+    view[..., :3, :3] = torch.stack([right, down, forward], dim=-2)
+    view[..., :3, 3] = -(view[..., :3, :3] @ eye[..., None])[..., 0]
+    view[..., 3, 3] = 1.0
     return view
 
 
-def intrinsics(fov_y: float, width: int, height: int) -> torch.Tensor:
+def intrinsics(fov_y, width: int, height: int) -> torch.Tensor:
     """Pinhole intrinsics [3, 3] (pixels) for a vertical field of view ``fov_y`` [degrees], square pixels, the
-    principal point at the image centre."""
-    if not 0 < fov_y < 180:
+    principal point at the image centre; for a tensor of fields of view [...], intrinsics [..., 3, 3]."""
+    fov = torch.as_tensor(fov_y, dtype=torch.float64)
+    if not ((fov > 0) & (fov < 180)).all():
         raise ValueError(f"fov_y must be in (0, 180) degrees, got {fov_y!r}")
-    f = 0.5 * height / math.tan(math.radians(fov_y) / 2)
-    return torch.tensor([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
+    f = (0.5 * height / torch.tan(torch.deg2rad(fov) / 2)).to(torch.float32)
+    K = torch.zeros(*fov.shape, 3, 3)
+    K[..., 0, 0] = f
+    K[..., 1, 1] = f
+    K[..., 0, 2] = width / 2
+    K[..., 1, 2] = height / 2
+    K[..., 2, 2] = 1.0
+    return K
 
 
 def model_cameras(model: Model, qpos: torch.Tensor, width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:

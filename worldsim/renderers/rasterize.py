@@ -8,7 +8,7 @@ import warp as wp
 from .projection import project
 from .raster_kernels import rasterize_backward, rasterize_forward
 from .sh import eval_sh, num_sh_bases
-from .tiles import bin_gaussians
+from .tiles import TILE, bin_gaussians
 
 RENDER_MODES = ("RGB", "D", "RGB+D")
 
@@ -33,7 +33,7 @@ class _RasterizeToPixels(torch.autograd.Function):
         out_top = torch.empty(C, height, width, dtype=torch.int32, device=colors.device)
         wp.launch(
             rasterize_forward,
-            dim=(C, tiles_y * 16, tiles_x * 16),
+            dim=(C, tiles_y * TILE, tiles_x * TILE),
             inputs=[*args[:7], width, height, tiles_x, tiles_x * tiles_y, D, *args[7:]],
             outputs=[wp.from_torch(out_color), wp.from_torch(out_alpha), wp.from_torch(out_depth),
                      wp.from_torch(out_count, dtype=wp.int32), wp.from_torch(out_top, dtype=wp.int32)],
@@ -58,7 +58,7 @@ class _RasterizeToPixels(torch.autograd.Function):
         args = _warp_inputs(means2d, conics, colors, opacities, depths, flat_ids, offsets, backgrounds, D)
         wp.launch(
             rasterize_backward,
-            dim=(C, tiles_y * 16, tiles_x * 16),
+            dim=(C, tiles_y * TILE, tiles_x * TILE),
             inputs=[*args[:7], width, height, tiles_x, tiles_x * tiles_y, D, *args[7:],
                     wp.from_torch(out_alpha.contiguous()), wp.from_torch(out_count, dtype=wp.int32),
                     wp.from_torch(g_color.contiguous()), wp.from_torch(g_alpha[..., 0].contiguous()),

@@ -264,7 +264,9 @@ class SplatScene:
         """Render the N worlds at ``qpos`` [N, nq] from cameras ``viewmats`` [C, 4, 4] (shared) or [N, C, 4, 4]
         (per world) with intrinsics ``Ks`` [C, 3, 3] or [N, C, 3, 3]; ``backgrounds`` [C, 3], [N, C, 3] or None
         (black); ``colors`` [N, S, 3] overrides the splat colors per world (visual randomization). All N·C images
-        come from one rasterizer call."""
+        come from one rasterizer call. On the CPU without gradients (no input requires grad, or under
+        ``torch.no_grad()``) every stage runs in Warp over threads (:mod:`worldsim.renderers.batched`): the same
+        images, ~3x faster."""
         n = self.model.num_worlds
         if viewmats.ndim == 3:
             viewmats = viewmats[None].expand(n, -1, -1, -1)
@@ -282,8 +284,12 @@ class SplatScene:
             colors = self.colors[None].expand(n, -1, -1)
         elif colors.shape != (n, self.num_splats, 3):
             raise ValueError(f"colors has shape {list(colors.shape)}, expected [{n}, {self.num_splats}, 3]")
-        means, quats = self.world_splats(qpos)
         S = self.num_splats
+        inputs = (qpos, viewmats, Ks, colors, backgrounds, *self._fields()[1:])
+        wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
+        if not wants_grad and qpos.device.type == "cpu":  # the CPU forward: every stage in Warp, multi-threaded
+            return self._render_batch(qpos, viewmats, Ks, width, height, backgrounds, near_plane, colors)
+        means, quats = self.world_splats(qpos)
 
         def per_camera(x):  # [N, S, ...] -> [N·C, S, ...]
             return x[:, None].expand(n, C, *x.shape[1:]).reshape(n * C, *x.shape[1:])
@@ -302,6 +308,26 @@ class SplatScene:
             return x.reshape(n, C, *x.shape[1:])
 
         return RenderOutput(split(image[..., :3]), split(alpha), split(depth), split(body_id))
+
+    def _render_batch(self, qpos, viewmats, Ks, width, height, backgrounds, near_plane, colors) -> RenderOutput:
+        """:meth:`render` without gradients: every stage in Warp (:mod:`worldsim.renderers.batched`)."""
+        from .batched import render_batch
+
+        n, C = viewmats.shape[:2]
+        xpos, xquat = body_poses(self.model, qpos.detach())
+        out = render_batch(xpos, xquat, self.body, self.means, self.quats, self.scales, self.opacities, colors,
+                           viewmats.reshape(n * C, 4, 4), Ks.reshape(n * C, 3, 3), width, height,
+                           backgrounds=None if backgrounds is None else backgrounds.reshape(n * C, 3),
+                           near_plane=near_plane)  # fmt: skip
+        alpha = out["alpha"][..., None]
+        depth = torch.where(alpha > 1e-6, out["depth"][..., None] / alpha.clamp_min(1e-6), torch.zeros_like(alpha))
+        top = out["top"].long()
+        body_id = torch.where(top >= 0, self.body[(top % self.num_splats).clamp_min(0)], torch.full_like(top, -1))
+
+        def split(x):
+            return x.reshape(n, C, *x.shape[1:])
+
+        return RenderOutput(split(out["color"]), split(alpha), split(depth), split(body_id))
 
     # ------------------------------------------------------------------ 3DGS PLY
     def save_ply(self, path: str | os.PathLike) -> None:
