@@ -1,8 +1,9 @@
 """Environment throughput: worldsim's native vector env vs gymnasium's MuJoCo envs (sync vector env), side by
 side on the same tasks (CartPole-v0 ↔ InvertedPendulum-v5, HalfCheetah-v0 ↔ HalfCheetah-v5), random actions.
-Prints env-steps/s and the ratio; worldsim also with 64×64 pixel observations.
+Prints env-steps/s and the ratio, for --num-envs and for each of --sweep (state observations); worldsim also with
+64×64 pixel observations at --num-envs; and a single env (gymnasium.make) of each.
 
-    python benchmarks/envs.py       # ~1 min on a 2-core CPU
+    python benchmarks/envs.py       # ~3 min on a 2-core CPU
 """
 
 import argparse
@@ -38,6 +39,8 @@ def main() -> int:
     p.add_argument("--num-envs", type=int, default=512)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--single-steps", type=int, default=2000)
+    p.add_argument("--sweep", type=int, nargs="*", default=[64, 256, 1024, 4096],
+                   help="numbers of envs for the state-observation sweep (none: skip it)")  # fmt: skip
     args = p.parse_args()
     print(f"{os.cpu_count()} CPU cores, {args.num_envs} envs, {args.steps} steps of random actions")
     header = ["task".rjust(12), "gymnasium sync".rjust(15), "worldsim state".rjust(15), "ratio".rjust(7)]
@@ -53,6 +56,17 @@ def main() -> int:
         print(f"{ours:>12} | {ref_sps:15,.0f} | {sps:15,.0f} | {sps / ref_sps:6.1f}x | {pps:16,.0f} | "
               f"{pps / ref_sps:.2f}x")  # fmt: skip
     print("env-steps/s = num_envs * steps / seconds; gymnasium: gym.make_vec(..., vectorization_mode='sync').")
+    if args.sweep:
+        print("\nstate observations by number of envs (goal: >= 10x gymnasium's sync vector env), env-steps/s:")
+        print(f"{'task':>12} | {'envs':>5} | {'gymnasium sync':>14} | {'worldsim':>9} | ratio")
+        for ours, theirs in PAIRS:
+            for n in args.sweep:
+                steps = max(10, args.steps * 512 // n)  # about the same number of env-steps at every size
+                ref = gym.make_vec(theirs, num_envs=n, vectorization_mode="sync")
+                ref_sps = steps_per_second(ref, steps)
+                ref.close()
+                sps = steps_per_second(gym.make_vec(f"worldsim/{ours}-v0", num_envs=n), steps)
+                print(f"{ours:>12} | {n:>5} | {ref_sps:14,.0f} | {sps:9,.0f} | {sps / ref_sps:5.1f}x", flush=True)
     print("\nsingle env (gymnasium.make, what SB3 and most RL code wrap), steps/s:")
     for ours, theirs in PAIRS:
         ref_sps = single_steps_per_second(gym.make(theirs), args.single_steps)

@@ -5,8 +5,11 @@
     reference's [H, W, N] tensors would not fit in memory), and the ratio.
 (b) frames/s of gymnasium's ant: ``SplatScene.render`` (forward) vs ``mujoco.Renderer`` (``MUJOCO_GL=egl``, the
     software OpenGL of Mesa on a machine without a GPU) at the same sizes, and the ratio.
+(c) the batched case, as an env's pixel observations: 64×64 frames/s of ``--worlds`` worlds rendered in one
+    ``SplatScene.render`` call (the envs' splat density, one camera per world, without gradients: the Warp CPU
+    forward of ``worldsim.renderers.batched``) vs ``mujoco.Renderer`` rendering the same model frame after frame.
 
-    python benchmarks/render.py       # ~2 min on a 2-core CPU
+    python benchmarks/render.py       # ~3 min on a 2-core CPU
 """
 
 import os
@@ -106,6 +109,29 @@ def mujoco_rows():
     return rows
 
 
+def batched_rows(worlds: int, size: int = 64):
+    rows = []
+    for name in ("inverted_pendulum", "half_cheetah", "ant"):
+        path = ANT.parent / f"{name}.xml"
+        model = worldsim.load_mjcf(path, num_worlds=worlds)
+        scene = SplatScene.from_model(model, density=1500, ground_density=200)  # as the envs' pixel camera
+        qpos, _ = model.default_state()
+        views = look_at(torch.tensor([1.5, -2.5, 1.2]).expand(worlds, 3), torch.tensor([0.0, 0.0, 0.3]))[:, None]
+        Ks = intrinsics(45, size, size)[None]
+        ours = partial(_forward, scene.render, (qpos, views, Ks, size, size))
+        mjm = model.mj_model
+        data = mujoco.MjData(mjm)
+        mujoco.mj_forward(mjm, data)
+        cam = mujoco.MjvCamera()
+        cam.lookat[:] = (0.0, 0.0, 0.3)
+        cam.distance, cam.azimuth, cam.elevation = 3.1, 121.0, -23.0
+        renderer = mujoco.Renderer(mjm, size, size)
+        mj = fps(partial(_mujoco_frame, renderer, data, cam), min_seconds=2.0, max_frames=2000)
+        renderer.close()
+        rows.append({"name": name, "splats": scene.num_splats, "ws": worlds * fps(ours, max_frames=10), "mj": mj})
+    return rows
+
+
 def main() -> int:
     print(f"worldsim {worldsim.__version__}, warp {wp.__version__}, mujoco {mujoco.__version__} "
           f"(MUJOCO_GL={os.environ['MUJOCO_GL']}), {os.cpu_count()} CPU cores")  # fmt: skip
@@ -124,6 +150,13 @@ def main() -> int:
     for r in mujoco_rows():
         size = f"{r['size']}x{r['size']}"
         print(f"{size:>7} | {r['splats']:>7} | {r['ws']:9.1f} | {r['mj']:9.1f} | {r['ws'] / r['mj']:6.2f}x")
+    worlds = 512
+    print(
+        f"\n(c) batched: {worlds} worlds in one SplatScene.render call vs mujoco.Renderer, 64x64 frames/s (goal >= 10x)"
+    )
+    print(f"{'model':>17} | {'splats':>7} | {'worldsim':>9} | {'mujoco':>9} | {'ratio':>7}")
+    for r in batched_rows(worlds):
+        print(f"{r['name']:>17} | {r['splats']:>7} | {r['ws']:9.1f} | {r['mj']:9.1f} | {r['ws'] / r['mj']:6.2f}x")
     return 0
 
 

@@ -116,6 +116,26 @@ def clear_slots(w: int, first: int, end: int, contact_dist: wp.array2d(dtype=wp.
 
 
 @wp.func
+def primitive_rbound(typ: int, size: wp.vec3):
+    """Bounding-sphere radius [m] of a sphere, capsule, cylinder or box about its centre (MuJoCo's geom_rbound)."""
+    if typ == GEOM_SPHERE:
+        return size[0]
+    if typ == GEOM_CAPSULE:
+        return size[0] + size[1]
+    if typ == GEOM_CYLINDER:
+        return wp.sqrt(size[0] * size[0] + size[1] * size[1])
+    return wp.length(size)  # box
+
+
+@wp.func
+def beyond_bounds(pos1: wp.vec3, type1: int, size1: wp.vec3, pos2: wp.vec3, type2: int, size2: wp.vec3, margin: float):
+    """Whether two primitive geoms (centres ``pos``) are so far apart that their bounding spheres are more than
+    ``margin`` apart, so that they cannot touch: MuJoCo's bounding-sphere test before a pair's narrow phase."""
+    r = primitive_rbound(type1, size1) + primitive_rbound(type2, size2) + margin
+    return wp.length_sq(pos1 - pos2) > r * r
+
+
+@wp.func
 def contact_root(g1: int, g2: int, geom_rootid: wp.array(dtype=wp.int32)):
     """Root body whose tree origin the contact positions of pair (g1, g2) are relative to: geom2's tree, or geom1's
     when geom2 belongs to the world (root 0)."""

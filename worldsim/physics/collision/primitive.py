@@ -41,6 +41,7 @@ from .common import (
     GEOM_CYLINDER,
     GEOM_PLANE,
     GEOM_SPHERE,
+    beyond_bounds,
     clear_slots,
     pair_poses,
     write_contact,
@@ -1256,6 +1257,9 @@ def collide_sphere_sphere(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     mat1 = geom_xmat[w, g1]
     mat2 = geom_xmat[w, g2]
     dist, pos, n = sphere_sphere(pos1, geom_size[g1][0], column(mat1, 2), pos2, geom_size[g2][0], column(mat2, 2))
@@ -1289,6 +1293,9 @@ def collide_sphere_capsule(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     axis1 = column(geom_xmat[w, g1], 2)
     axis2 = column(geom_xmat[w, g2], 2)
     size2 = geom_size[g2]
@@ -1324,6 +1331,9 @@ def collide_sphere_cylinder(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     dist, pos, n = sphere_cylinder(pos1, geom_xmat[w, g1], geom_size[g1][0], pos2, geom_xmat[w, g2], geom_size[g2])
     hit = dist <= pair_margin[p]
     s = emit(w, first, end, hit, dist, pos, n, wp.vec3(0.0), contact_dist, contact_pos, contact_frame)
@@ -1355,6 +1365,9 @@ def collide_sphere_box(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     dist, pos, n = sphere_box(pos1, geom_size[g1][0], pos2, geom_xmat[w, g2], geom_size[g2])
     hit = dist <= pair_margin[p]
     s = emit(w, first, end, hit, dist, pos, n, wp.vec3(0.0), contact_dist, contact_pos, contact_frame)
@@ -1386,6 +1399,9 @@ def collide_capsule_capsule(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     s = capsule_capsule(
         w, first, end, pair_margin[p], pos1, geom_xmat[w, g1], geom_size[g1], pos2, geom_xmat[w, g2], geom_size[g2],
         contact_dist, contact_pos, contact_frame,
@@ -1418,6 +1434,9 @@ def collide_capsule_box(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     s = capsule_box(
         w, first, end, pair_margin[p], pos1, geom_xmat[w, g1], geom_size[g1], pos2, geom_xmat[w, g2], geom_size[g2],
         contact_dist, contact_pos, contact_frame,
@@ -1450,6 +1469,9 @@ def collide_box_box(
     first = pair_conadr[p]
     end = first + pair_maxcon[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    if beyond_bounds(pos1, geom_type[g1], geom_size[g1], pos2, geom_type[g2], geom_size[g2], pair_margin[p]):
+        clear_slots(w, first, end, contact_dist)
+        return
     s = box_box(
         w, first, end, pair_margin[p], pos1, geom_xmat[w, g1], geom_size[g1], pos2, geom_xmat[w, g2], geom_size[g2],
         contact_dist, contact_pos, contact_frame,
