@@ -136,7 +136,7 @@ def euler_damping_solve_kernel(nv: int) -> wp.Kernel:
     D = unrolled.dense(nv)
     NV, load_sym, load_vec, factor, solve, store_lower = D.NV, D.load_sym, D.load_vec, D.factor, D.solve, D.store_lower
 
-    @wp.kernel(enable_backward=False, module="unique")
+    @wp.kernel(enable_backward=False, module="unique", module_options={"max_unroll": unrolled.MAX_NV})
     def eval_euler_damping_solve_unrolled(
         nv: int,
         h: float,

@@ -97,7 +97,7 @@ def newton_kernel(nv: int) -> wp.Kernel:
                                     H[i, j] = H[i, j] + hrow[i] * rb[j]
         return factor(H)
 
-    @wp.kernel(enable_backward=False, module="unique")
+    @wp.kernel(enable_backward=False, module="unique", module_options={"max_unroll": unrolled.MAX_NV})
     def eval_newton_unrolled(
         nv: int,
         iterations: int,

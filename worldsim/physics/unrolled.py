@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import warp as wp
 
-MAX_NV = 16  # Warp's default max_unroll: longer loops stay loops, and the array kernels are as fast
+MAX_NV = 32  # the unrolled kernels set Warp's max_unroll (default 16) to this
 
 
 def supported(nv: int) -> bool:
