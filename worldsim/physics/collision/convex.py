@@ -35,6 +35,7 @@ from .common import (
     GEOM_PLANE,
     GEOM_SPHERE,
     NO_CONTACT,
+    clear_slots,
     pair_poses,
     write_contact,
 )
@@ -295,6 +296,10 @@ def collide_convex(
     maxcon = pair_maxcon[p]
     margin = pair_margin[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
+    bound = geom_rbound[g1] + geom_rbound[g2] + margin
+    if wp.length_sq(pos2 - pos1) > bound * bound:  # the bounding spheres are apart (MuJoCo's broad-phase test)
+        clear_slots(w, adr, adr + maxcon, contact_dist)
+        return
     mat1 = geom_xmat[w, g1]
     mat2 = geom_xmat[w, g2]
     md = mesh_data(
