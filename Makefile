@@ -2,8 +2,10 @@
 #   make demo   `worldsim demo`: the whole pipeline (simulate, record, train world models, evaluate, trajectory
 #               optimization, system identification) → outputs/demo/report.html (about 15 minutes on 2 cores)
 #   make test   lint + the pytest suite on CPU (the viewer window under Xvfb, the demo's report in Chromium)
-#   make bench  benchmarks/: speed vs MuJoCo and the torch reference (ratios), MuJoCo agreement, gradient checks
+#   make bench  benchmarks/: speed vs MuJoCo, gymnasium and the torch reference (every ratio), MuJoCo agreement,
+#               gradient checks → outputs/bench.txt (about 15 minutes on 2 cores)
 
+SHELL  := /bin/bash
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -50,13 +52,18 @@ test: lint
 demo: setup
 	$(VENV)/bin/worldsim demo
 
+# every ratio in one run (~15 min on 2 cores), also written to outputs/bench.txt
 bench: setup
 	$(call apt_install,$(BENCH_DEB_PACKAGES))
-	$(PY) benchmarks/physics_step.py
-	$(PY) benchmarks/accuracy.py
-	$(PY) benchmarks/gradient_memory.py
-	$(PY) benchmarks/render.py
-	$(PY) benchmarks/envs.py
+	mkdir -p outputs
+	{ $(PY) benchmarks/physics_step.py && \
+	  $(PY) benchmarks/physics_step.py --sweep && \
+	  $(PY) benchmarks/accuracy.py && \
+	  $(PY) benchmarks/gradient_memory.py && \
+	  $(PY) benchmarks/render.py && \
+	  $(PY) benchmarks/envs.py && \
+	  $(PY) benchmarks/import_time.py; } 2>&1 | tee outputs/bench.txt.tmp; \
+	status=$${PIPESTATUS[0]}; mv outputs/bench.txt.tmp outputs/bench.txt; exit $$status
 
 clean:
 	rm -rf $(VENV) .cache outputs

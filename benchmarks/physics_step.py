@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         f"worldsim {worldsim.__version__}, mujoco {mujoco.__version__}, warp {wp.__version__}, "
         f"torch {torch.__version__}, {os.cpu_count()} CPU cores"
     )
+    gpus = wp.get_cuda_device_count()
+    print(f"CUDA devices: {gpus}" if gpus else "CUDA devices: none (GPU comparisons vs MJWarp and gsplat not run)")
     t0 = time.perf_counter()
     if args.sweep:
         sweep(args, rng)
