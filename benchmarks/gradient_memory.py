@@ -42,7 +42,8 @@ def reset_peak() -> None:
 
 def workspace_bytes(model) -> int:
     sws = StepWorkspace(model, requires_grad=True)
-    arrays = [a for ws in sws.stages for a in ws.arrays.values()] + sws.rk_qpos + sws.rk_qvel + sws.rk_vel
+    rk = [a for state in sws.rk_states for a in state.arrays().values()]
+    arrays = [a for ws in sws.stages for a in ws.arrays.values()] + rk + sws.rk_vel
     return sum(2 * a.capacity for a in arrays)  # values and gradients
 
 

@@ -207,6 +207,29 @@ def test_model_parameters_with_requires_grad_receive_gradients(asset):
     assert params["body_mass"].grad[0, 0] == 0  # the world body has no dynamics
 
 
+def test_repeated_rollouts_reuse_their_recorded_steps_correctly(asset):
+    """A model's rollout steps are recorded once and reused, with each call's parameters copied in: a call with
+    other parameters, interleaved with a pending backward, gives the same values and gradients as a fresh model."""
+    ctrl = torch.ones(60, 1, 1)
+
+    def run(model, damping):
+        qpos0, qvel0 = model.default_state()
+        d = torch.full_like(model.get_params()["dof_damping"], damping).requires_grad_(True)
+        qs, vs = worldsim.rollout(model, qpos0 + 0.3, qvel0, ctrl, {"dof_damping": d})
+        return qs, vs, d
+
+    shared = worldsim.load_mjcf(asset("pendulum.xml"))
+    qa, va, da = run(shared, 0.5)
+    qb, vb, db = run(shared, 2.0)  # recorded step reused with other parameters, before a's backward
+    (qa[-1].sum() + va[-1].sum()).backward()
+    (qb[-1].sum() + vb[-1].sum()).backward()
+    for damping, q, d in ((0.5, qa, da), (2.0, qb, db)):
+        fq, fv, fd = run(worldsim.load_mjcf(asset("pendulum.xml")), damping)
+        (fq[-1].sum() + fv[-1].sum()).backward()
+        assert torch.equal(q, fq) and torch.equal(d.grad, fd.grad) and d.grad.abs().sum() > 0
+    assert not torch.equal(qa, qb)
+
+
 def test_substeps_gradient(asset):
     """With 3 substeps per step (a 2/3 ms step in MuJoCo): a throw through a bounce w.r.t. the launch velocity."""
     mj = mujoco.MjModel.from_xml_path(asset("ball.xml"))
