@@ -284,7 +284,6 @@ class SplatScene:
             colors = self.colors[None].expand(n, -1, -1)
         elif colors.shape != (n, self.num_splats, 3):
             raise ValueError(f"colors has shape {list(colors.shape)}, expected [{n}, {self.num_splats}, 3]")
-        S = self.num_splats
         inputs = (qpos, viewmats, Ks, colors, backgrounds, *self._fields()[1:])
         wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
         if not wants_grad and qpos.device.type == "cpu":  # the CPU forward: every stage in Warp, multi-threaded
@@ -300,14 +299,7 @@ class SplatScene:
             viewmats.reshape(n * C, 4, 4), Ks.reshape(n * C, 3, 3), width, height, render_mode="RGB+D",
             backgrounds=None if backgrounds is None else backgrounds.reshape(n * C, 3), near_plane=near_plane,
         )  # fmt: skip
-        top = meta["top"].long()
-        body_id = torch.where(top >= 0, self.body[(top % S).clamp_min(0)], torch.full_like(top, -1))
-        depth = torch.where(alpha > 1e-6, image[..., 3:] / alpha.clamp_min(1e-6), torch.zeros_like(alpha))
-
-        def split(x):
-            return x.reshape(n, C, *x.shape[1:])
-
-        return RenderOutput(split(image[..., :3]), split(alpha), split(depth), split(body_id))
+        return self._output(n, C, image[..., :3], alpha, image[..., 3:], meta["top"])
 
     def _render_batch(self, qpos, viewmats, Ks, width, height, backgrounds, near_plane, colors) -> RenderOutput:
         """:meth:`render` without gradients: every stage in Warp (:mod:`worldsim.renderers.batched`)."""
@@ -319,15 +311,19 @@ class SplatScene:
                            viewmats.reshape(n * C, 4, 4), Ks.reshape(n * C, 3, 3), width, height,
                            backgrounds=None if backgrounds is None else backgrounds.reshape(n * C, 3),
                            near_plane=near_plane)  # fmt: skip
-        alpha = out["alpha"][..., None]
-        depth = torch.where(alpha > 1e-6, out["depth"][..., None] / alpha.clamp_min(1e-6), torch.zeros_like(alpha))
-        top = out["top"].long()
+        return self._output(n, C, out["color"], out["alpha"][..., None], out["depth"][..., None], out["top"])
+
+    def _output(self, n, C, rgb, alpha, depth_sum, top) -> RenderOutput:
+        """The rasterizer's [N·C, H, W, ...] images as a :class:`RenderOutput` [N, C, ...]: depth normalized by alpha
+        (``depth_sum`` = Σ zᵢ αᵢ Tᵢ), ``top`` (c·S + s of each pixel's heaviest splat, −1 for none) as body ids."""
+        depth = torch.where(alpha > 1e-6, depth_sum / alpha.clamp_min(1e-6), torch.zeros_like(alpha))
+        top = top.long()
         body_id = torch.where(top >= 0, self.body[(top % self.num_splats).clamp_min(0)], torch.full_like(top, -1))
 
         def split(x):
             return x.reshape(n, C, *x.shape[1:])
 
-        return RenderOutput(split(out["color"]), split(alpha), split(depth), split(body_id))
+        return RenderOutput(split(rgb), split(alpha), split(depth), split(body_id))
 
     # ------------------------------------------------------------------ 3DGS PLY
     def save_ply(self, path: str | os.PathLike) -> None:
