@@ -12,7 +12,10 @@ round-off, several times faster on the CPU. Per camera:
 3. :func:`bin_splats` (one thread per camera, walking its splats nearest first) appends each splat to the lists
    of its tiles already front to back: no per-tile sort. It writes the per-splat values packed in tile order,
    as :mod:`~worldsim.renderers.raster_kernels` reads them.
-4. :func:`~worldsim.renderers.raster_kernels.rasterize_forward` composites each pixel.
+4. :func:`composite_rows` composites the pixels front to back, as
+   :func:`~worldsim.renderers.raster_kernels.rasterize_forward` does (same constants and cut-offs), but a thread
+   takes a row of a tile's pixels: it reads each splat once for the row, and skips it for the whole row with one
+   test when the splat's ellipse misses the row (most of a tile's splats miss most of its rows).
 
 Each stage runs over contiguous chunks of cameras in parallel threads (Warp's CPU launches release the GIL).
 Binning walks each camera's splats in one thread, which suits the CPU; on CUDA the torch path (a parallel sort) is
@@ -27,9 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 import warp as wp
 
-from .raster_kernels import TILE, rasterize_forward
+from .raster_kernels import ALPHA_MAX, ALPHA_MIN, SIGMA_MAX, T_MIN, TILE
 
 _POOL: dict[int, ThreadPoolExecutor] = {}
+RowF = wp.types.vector(length=int(TILE), dtype=wp.float32)  # one value per pixel of a tile's row
+RowI = wp.types.vector(length=int(TILE), dtype=wp.int32)
 
 
 @wp.func
@@ -193,6 +198,96 @@ def bin_splats(
                         p_colors[e, ch] = colors[wld, s, ch]
 
 
+@wp.kernel(enable_backward=False)
+def composite_rows(
+    means2d: wp.array(dtype=wp.vec2),
+    conics: wp.array(dtype=wp.vec3),
+    opacities: wp.array(dtype=wp.float32),
+    colors: wp.array2d(dtype=wp.float32),
+    depths: wp.array(dtype=wp.float32),
+    flat_ids: wp.array(dtype=wp.int32),
+    tile_offsets: wp.array(dtype=wp.int32),
+    width: int,
+    height: int,
+    tiles_x: int,
+    ntile: int,
+    backgrounds: wp.array2d(dtype=wp.float32),
+    use_background: int,
+    out_color: wp.array4d(dtype=wp.float32),
+    out_alpha: wp.array3d(dtype=wp.float32),
+    out_depth: wp.array3d(dtype=wp.float32),
+    out_top: wp.array3d(dtype=wp.int32),
+):
+    """Camera c, row py of tile column tx: RGB, alpha = 1 − T, Σ zᵢ αᵢ Tᵢ and the heaviest splat (−1 if none) of
+    each of the row's TILE pixels (see the module docstring)."""
+    c, py, tx = wp.tid()
+    if py >= height:
+        return
+    tile = c * ntile + (py // TILE) * tiles_x + tx
+    px0 = tx * TILE
+    fy = float(py) + 0.5
+    trans = RowF()
+    red = RowF()
+    green = RowF()
+    blue = RowF()
+    depth = RowF()
+    top_w = RowF()
+    top = RowI()
+    done = RowI()
+    remaining = int(0)
+    for j in range(TILE):
+        trans[j] = 1.0
+        top[j] = -1
+        if px0 + j < width:
+            remaining += 1
+        else:
+            done[j] = 1
+    for k in range(tile_offsets[tile], tile_offsets[tile + 1]):
+        m = means2d[k]
+        con = conics[k]
+        dy = m[1] - fy
+        # the smallest sigma along the row (over every x) is dy²·det/(2a): above the cut-off, no pixel of the row
+        # can take this splat (con[0] > 0 for every binned splat)
+        if 0.5 * dy * dy * (con[0] * con[2] - con[1] * con[1]) > SIGMA_MAX * con[0]:
+            continue
+        opacity = opacities[k]
+        for j in range(TILE):
+            if done[j] == 0:
+                dx = m[0] - (float(px0 + j) + 0.5)
+                sigma = 0.5 * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy
+                if sigma >= 0.0 and sigma <= SIGMA_MAX:
+                    alpha = wp.min(ALPHA_MAX, opacity * wp.exp(-sigma))
+                    if alpha >= ALPHA_MIN:
+                        next_t = trans[j] * (1.0 - alpha)
+                        if next_t <= T_MIN:
+                            done[j] = 1
+                            remaining -= 1
+                        else:
+                            w = alpha * trans[j]
+                            red[j] += colors[k, 0] * w
+                            green[j] += colors[k, 1] * w
+                            blue[j] += colors[k, 2] * w
+                            depth[j] += depths[k] * w
+                            if w > top_w[j]:
+                                top_w[j] = w
+                                top[j] = flat_ids[k]
+                            trans[j] = next_t
+        if remaining == 0:
+            break
+    for j in range(TILE):
+        px = px0 + j
+        if px < width:
+            rgb = wp.vec3(red[j], green[j], blue[j])
+            if use_background != 0:
+                rgb = rgb + trans[j] * wp.vec3(backgrounds[c, 0], backgrounds[c, 1], backgrounds[c, 2])
+            out_color[c, py, px, 0] = rgb[0]
+            out_color[c, py, px, 1] = rgb[1]
+            out_color[c, py, px, 2] = rgb[2]
+            out_alpha[c, py, px] = 1.0 - trans[j]
+            out_depth[c, py, px] = depth[j]
+            out_top[c, py, px] = top[j]
+
+
 def _chunks(count: int) -> list[tuple[int, int]]:
     """Contiguous ranges of cameras, one per CPU thread (``WORLDSIM_NUM_THREADS`` or all cores)."""
     k = max(1, min(int(os.environ.get("WORLDSIM_NUM_THREADS", os.cpu_count() or 1)), count))
@@ -231,12 +326,12 @@ def render_batch(
     Args:
         xpos, xquat: body poses [N, nbody, 3] (m), [N, nbody, 4] (w, x, y, z).
         body: the body of each splat [S] (int); local_means [S, 3] (m), local_quats [S, 4] and scales [S, 3] (std
-            devs, m) in the body's frame; opacities [S] in [0, 1]; colors [S, D] or per world [N, S, D].
+            devs, m) in the body's frame; opacities [S] in [0, 1]; colors [S, 3] or per world [N, S, 3] (RGB).
         viewmats: [N·C, 4, 4] world-to-camera (OpenCV), camera k of world w at index w·C + k; Ks: [N·C, 3, 3].
-        backgrounds: [N·C, D] or None (black).
+        backgrounds: [N·C, 3] or None (black).
 
     Returns:
-        ``color`` [N·C, H, W, D], ``alpha`` [N·C, H, W], ``depth`` [N·C, H, W] (Σ zᵢ αᵢ Tᵢ, not normalized) and
+        ``color`` [N·C, H, W, 3], ``alpha`` [N·C, H, W], ``depth`` [N·C, H, W] (Σ zᵢ αᵢ Tᵢ, not normalized) and
         ``top`` [N·C, H, W] int32 (c·S + s of the splat weighing most in the pixel, −1 if none).
     """
     dev = xpos.device
@@ -247,6 +342,8 @@ def render_batch(
     per_world = ncam // n_world
     colors = colors if colors.ndim == 3 else colors[None]
     D = colors.shape[-1]
+    if D != 3:
+        raise ValueError(f"colors must have 3 channels (RGB), got {D}")
     tiles_x, tiles_y = (width + TILE - 1) // TILE, (height + TILE - 1) // TILE
     ntile = tiles_x * tiles_y
     f32 = {"dtype": torch.float32, "device": dev}
@@ -295,16 +392,15 @@ def render_batch(
     tile_offsets[-1] = total  # the end of the last tile (every other end is the next tile's start)
     out = {"color": torch.empty(ncam, height, width, D, **f32), "alpha": torch.empty(ncam, height, width, **f32),
            "depth": torch.empty(ncam, height, width, **f32),
-           "count": torch.empty(ncam, height, width, dtype=torch.int32, device=dev),
            "top": torch.empty(ncam, height, width, dtype=torch.int32, device=dev)}  # fmt: skip
     bg = backgrounds if backgrounds is not None else torch.zeros(ncam, D, **f32)
     w_packed_in = [w_packed[1], w_packed[2], w_packed[3], w_packed[4], w_packed[5], w_packed[0]]
 
     def composite(a, b):
-        wp.launch(rasterize_forward, dim=(b - a, tiles_y * TILE, tiles_x * TILE), device=wdev,
+        wp.launch(composite_rows, dim=(b - a, height, tiles_x), device=wdev,
                   inputs=[*w_packed_in, warp(tile_offsets[a * ntile : b * ntile + 1]), width, height, tiles_x,
-                          ntile, D, warp(bg[a:b].float()), int(backgrounds is not None)],
-                  outputs=[warp(out[k][a:b]) for k in ("color", "alpha", "depth", "count", "top")])  # fmt: skip
+                          ntile, warp(bg[a:b].float()), int(backgrounds is not None)],
+                  outputs=[warp(out[k][a:b]) for k in ("color", "alpha", "depth", "top")])  # fmt: skip
 
     _parallel(composite, chunks)
-    return {k: out[k] for k in ("color", "alpha", "depth", "top")}
+    return out

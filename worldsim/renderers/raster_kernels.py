@@ -1,6 +1,6 @@
 """Warp kernels of the tile rasterizer: front-to-back alpha compositing and its hand-written adjoint.
 
-One thread per pixel; a pixel walks the depth-sorted Gaussians of its 8×8 tile. The per-Gaussian inputs
+One thread per pixel; a pixel walks the depth-sorted Gaussians of its 16×16 tile. The per-Gaussian inputs
 (means2d, conics, opacities, colors, depths) are *packed* in tile order (entry k of the binning, Gaussian
 flat_ids[k]) so a pixel reads them sequentially; gradients go back to Gaussian flat_ids[k]. Constants as in the 3DGS
 kernels: a Gaussian is skipped when its alpha < 1/255, alpha is clamped to 0.99, and compositing stops before
@@ -9,7 +9,7 @@ the transmittance would fall to 1e-4. Pixel centres are at +0.5.
 
 import warp as wp
 
-TILE = wp.constant(8)
+TILE = wp.constant(16)
 ALPHA_MIN = wp.constant(1.0 / 255.0)
 ALPHA_MAX = wp.constant(0.99)
 T_MIN = wp.constant(1.0e-4)

@@ -1,5 +1,5 @@
 """A slow, obviously-correct torch rasterizer: the oracle that the Warp kernels are tested (and benchmarked)
-against. Same projection, same 3DGS constants, same 8×8 tile culling; every pixel against every Gaussian."""
+against. Same projection, same 3DGS constants, same 16×16 tile culling; every pixel against every Gaussian."""
 
 from __future__ import annotations
 

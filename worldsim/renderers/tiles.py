@@ -1,11 +1,11 @@
-"""Binning of projected Gaussians into 8×8-pixel tiles, sorted front to back within each tile (torch, integer
+"""Binning of projected Gaussians into 16×16-pixel tiles, sorted front to back within each tile (torch, integer
 work only; nothing here is differentiated)."""
 
 from __future__ import annotations
 
 import torch
 
-TILE = 8
+TILE = 16
 
 
 def bin_gaussians(means2d: torch.Tensor, radii: torch.Tensor, depths: torch.Tensor, width: int, height: int):
