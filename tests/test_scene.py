@@ -66,6 +66,9 @@ def test_render_without_gradients_matches_the_differentiable_path(task, monkeypa
     torch.testing.assert_close(fast.alpha, slow.alpha.detach(), atol=1e-5, rtol=0)
     torch.testing.assert_close(fast.depth, slow.depth.detach(), atol=1e-3, rtol=1e-4)
     assert (fast.body_id == slow.body_id).float().mean() > 0.999
+    with torch.no_grad():
+        rgb_only = scene.render(qpos, views, Ks, W, H, backgrounds=backgrounds, colors=colors, rgb_only=True)
+    assert torch.equal(rgb_only.rgb, fast.rgb) and rgb_only.depth is None and rgb_only.body_id is None
 
 
 def test_batched_cameras_match_single_ones():

@@ -28,13 +28,14 @@ class PixelCamera:
 
     def pixels(self) -> torch.Tensor:
         """uint8 RGB images [N, H, W, 3] of every world."""
-        return self.render_images()["pixels"]
+        return self.render_images(rgb_only=True)["pixels"]
 
-    def render_images(self, qpos: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def render_images(self, qpos: torch.Tensor | None = None, rgb_only: bool = False) -> dict[str, torch.Tensor]:
         """Every world seen by the task's camera, in one rasterizer call: ``pixels`` uint8 [N, H, W, 3],
         ``depth`` float32 [N, H, W] (metres along the optical axis, 0 where nothing is hit) and ``body_id``
-        int64 [N, H, W] (the body each pixel shows, -1 for the background). ``qpos`` [N, nq]: render these
-        configurations instead of the simulator's (same cameras, e.g. a planned state as a ghost)."""
+        int64 [N, H, W] (the body each pixel shows, -1 for the background); ``rgb_only``: ``pixels`` alone.
+        ``qpos`` [N, nq]: render these configurations instead of the simulator's (same cameras, e.g. a planned
+        state as a ghost)."""
         from ..renderers.scene import SplatScene
 
         task, visual = self.task, self.randomizer.visual
@@ -49,13 +50,13 @@ class PixelCamera:
         colors = (self.scene.colors[None] * visual["color_gain"][:, None, :].to(dev)).clamp(0, 1)
         with torch.no_grad():
             q = task.sim.qpos.clone() if qpos is None else qpos.to(device=dev, dtype=torch.float32)
-            out = self.scene.render(q, views, Ks[:, None].to(dev), self.width,
-                                    self.height, backgrounds=bg[:, None], colors=colors)  # fmt: skip
-        return {
-            "pixels": (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8),
-            "depth": out.depth[:, 0].reshape(task.num_worlds, self.height, self.width).to(torch.float32),
-            "body_id": out.body_id[:, 0].to(torch.int64),
-        }
+            out = self.scene.render(q, views, Ks[:, None].to(dev), self.width, self.height,
+                                    backgrounds=bg[:, None], colors=colors, rgb_only=rgb_only)  # fmt: skip
+        images = {"pixels": (out.rgb[:, 0].clamp(0, 1) * 255).to(torch.uint8)}
+        if not rgb_only:
+            images["depth"] = out.depth[:, 0].reshape(task.num_worlds, self.height, self.width).to(torch.float32)
+            images["body_id"] = out.body_id[:, 0].to(torch.int64)
+        return images
 
     def task_camera(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per world eye and target [N, 3] of the task's camera, in metres."""

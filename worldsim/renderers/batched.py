@@ -33,8 +33,7 @@ import warp as wp
 from .raster_kernels import ALPHA_MAX, ALPHA_MIN, SIGMA_MAX, T_MIN, TILE
 
 _POOL: dict[int, ThreadPoolExecutor] = {}
-RowF = wp.types.vector(length=int(TILE), dtype=wp.float32)  # one value per pixel of a tile's row
-RowI = wp.types.vector(length=int(TILE), dtype=wp.int32)
+SLACK = wp.constant(0.01)  # pixels added to each end of a splat's row and column ranges, for round-off
 
 
 @wp.func
@@ -199,7 +198,7 @@ def bin_splats(
 
 
 @wp.kernel(enable_backward=False)
-def composite_rows(
+def composite_tiles(
     means2d: wp.array(dtype=wp.vec2),
     conics: wp.array(dtype=wp.vec3),
     opacities: wp.array(dtype=wp.float32),
@@ -213,79 +212,86 @@ def composite_rows(
     ntile: int,
     backgrounds: wp.array2d(dtype=wp.float32),
     use_background: int,
+    top_w: wp.array3d(dtype=wp.float32),
     out_color: wp.array4d(dtype=wp.float32),
     out_alpha: wp.array3d(dtype=wp.float32),
     out_depth: wp.array3d(dtype=wp.float32),
     out_top: wp.array3d(dtype=wp.int32),
 ):
-    """Camera c, row py of tile column tx: RGB, alpha = 1 − T, Σ zᵢ αᵢ Tᵢ and the heaviest splat (−1 if none) of
-    each of the row's TILE pixels (see the module docstring)."""
-    c, py, tx = wp.tid()
-    if py >= height:
-        return
-    tile = c * ntile + (py // TILE) * tiles_x + tx
-    px0 = tx * TILE
-    fy = float(py) + 0.5
-    trans = RowF()
-    red = RowF()
-    green = RowF()
-    blue = RowF()
-    depth = RowF()
-    top_w = RowF()
-    top = RowI()
-    done = RowI()
-    remaining = int(0)
-    for j in range(TILE):
-        trans[j] = 1.0
-        top[j] = -1
-        if px0 + j < width:
-            remaining += 1
-        else:
-            done[j] = 1
+    """Camera c, tile t: RGB, alpha = 1 − T, Σ zᵢ αᵢ Tᵢ and the heaviest splat (−1 if none) of the tile's pixels.
+
+    The tile's splats are taken front to back, each only where it can reach: the rows where its ellipse's
+    sigma can be below the cut-off, and in each row the pixels between the ellipse's ends (with :data:`SLACK` for
+    round-off; each pixel then makes the per-pixel test of ``rasterize_forward``). While compositing, a pixel keeps its
+    transmittance T in ``out_alpha`` (negated once the pixel is done) and the weight of its heaviest splat in
+    ``top_w``; the tile stops when every pixel is done."""
+    c, t = wp.tid()
+    ty0 = (t // tiles_x) * TILE
+    tx0 = (t % tiles_x) * TILE
+    ny = wp.min(TILE, height - ty0)
+    nx = wp.min(TILE, width - tx0)
+    for y in range(ty0, ty0 + ny):
+        for x in range(tx0, tx0 + nx):
+            out_alpha[c, y, x] = 1.0
+            out_depth[c, y, x] = 0.0
+            out_top[c, y, x] = -1
+            top_w[c, y, x] = 0.0
+            for ch in range(3):
+                out_color[c, y, x, ch] = 0.0
+    active = nx * ny
+    tile = c * ntile + t
     for k in range(tile_offsets[tile], tile_offsets[tile + 1]):
         m = means2d[k]
         con = conics[k]
-        dy = m[1] - fy
-        # the smallest sigma along the row (over every x) is dy²·det/(2a): above the cut-off, no pixel of the row
-        # can take this splat (con[0] > 0 for every binned splat)
-        if 0.5 * dy * dy * (con[0] * con[2] - con[1] * con[1]) > SIGMA_MAX * con[0]:
+        a = con[0]
+        det = a * con[2] - con[1] * con[1]
+        if a <= 0.0 or det <= 0.0:
             continue
+        # rows whose smallest sigma, dy²·det/(2a), is within the cut-off
+        ry = wp.sqrt(2.0 * SIGMA_MAX * a / det)
+        y_lo = wp.max(int(wp.floor(m[1] - ry - 0.5 - SLACK)), ty0)
+        y_hi = wp.min(int(wp.floor(m[1] + ry - 0.5 + SLACK)) + 1, ty0 + ny)
         opacity = opacities[k]
-        for j in range(TILE):
-            if done[j] == 0:
-                dx = m[0] - (float(px0 + j) + 0.5)
-                sigma = 0.5 * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy
-                if sigma >= 0.0 and sigma <= SIGMA_MAX:
-                    alpha = wp.min(ALPHA_MAX, opacity * wp.exp(-sigma))
-                    if alpha >= ALPHA_MIN:
-                        next_t = trans[j] * (1.0 - alpha)
-                        if next_t <= T_MIN:
-                            done[j] = 1
-                            remaining -= 1
-                        else:
-                            w = alpha * trans[j]
-                            red[j] += colors[k, 0] * w
-                            green[j] += colors[k, 1] * w
-                            blue[j] += colors[k, 2] * w
-                            depth[j] += depths[k] * w
-                            if w > top_w[j]:
-                                top_w[j] = w
-                                top[j] = flat_ids[k]
-                            trans[j] = next_t
-        if remaining == 0:
+        for y in range(y_lo, y_hi):
+            dy = m[1] - (float(y) + 0.5)
+            bdy = con[1] * dy
+            disc = bdy * bdy - a * (con[2] * dy * dy - 2.0 * SIGMA_MAX)
+            if disc < 0.0:
+                continue
+            root = wp.sqrt(disc)
+            # sigma <= SIGMA_MAX for dx = m[0] - (x + 0.5) in (-bdy ± root) / a
+            x_lo = wp.max(int(wp.floor(m[0] - (root - bdy) / a - 0.5 - SLACK)), tx0)
+            x_hi = wp.min(int(wp.floor(m[0] + (root + bdy) / a - 0.5 + SLACK)) + 1, tx0 + nx)
+            for x in range(x_lo, x_hi):
+                trans = out_alpha[c, y, x]
+                if trans > 0.0:
+                    dx = m[0] - (float(x) + 0.5)
+                    sigma = 0.5 * (con[0] * dx * dx + con[2] * dy * dy) + con[1] * dx * dy
+                    if sigma >= 0.0 and sigma <= SIGMA_MAX:
+                        alpha = wp.min(ALPHA_MAX, opacity * wp.exp(-sigma))
+                        if alpha >= ALPHA_MIN:
+                            next_t = trans * (1.0 - alpha)
+                            if next_t <= T_MIN:
+                                out_alpha[c, y, x] = -trans  # done: no later splat reaches this pixel
+                                active -= 1
+                            else:
+                                w = alpha * trans
+                                for ch in range(3):
+                                    out_color[c, y, x, ch] += colors[k, ch] * w
+                                out_depth[c, y, x] += depths[k] * w
+                                if w > top_w[c, y, x]:
+                                    top_w[c, y, x] = w
+                                    out_top[c, y, x] = flat_ids[k]
+                                out_alpha[c, y, x] = next_t
+        if active == 0:
             break
-    for j in range(TILE):
-        px = px0 + j
-        if px < width:
-            rgb = wp.vec3(red[j], green[j], blue[j])
+    for y in range(ty0, ty0 + ny):
+        for x in range(tx0, tx0 + nx):
+            trans = wp.abs(out_alpha[c, y, x])
             if use_background != 0:
-                rgb = rgb + trans[j] * wp.vec3(backgrounds[c, 0], backgrounds[c, 1], backgrounds[c, 2])
-            out_color[c, py, px, 0] = rgb[0]
-            out_color[c, py, px, 1] = rgb[1]
-            out_color[c, py, px, 2] = rgb[2]
-            out_alpha[c, py, px] = 1.0 - trans[j]
-            out_depth[c, py, px] = depth[j]
-            out_top[c, py, px] = top[j]
+                for ch in range(3):
+                    out_color[c, y, x, ch] += trans * backgrounds[c, ch]
+            out_alpha[c, y, x] = 1.0 - trans
 
 
 def _chunks(count: int) -> list[tuple[int, int]]:
@@ -396,10 +402,12 @@ def render_batch(
     bg = backgrounds if backgrounds is not None else torch.zeros(ncam, D, **f32)
     w_packed_in = [w_packed[1], w_packed[2], w_packed[3], w_packed[4], w_packed[5], w_packed[0]]
 
+    top_w = torch.empty(ncam, height, width, **f32)
+
     def composite(a, b):
-        wp.launch(composite_rows, dim=(b - a, height, tiles_x), device=wdev,
+        wp.launch(composite_tiles, dim=(b - a, ntile), device=wdev,
                   inputs=[*w_packed_in, warp(tile_offsets[a * ntile : b * ntile + 1]), width, height, tiles_x,
-                          ntile, warp(bg[a:b].float()), int(backgrounds is not None)],
+                          ntile, warp(bg[a:b].float()), int(backgrounds is not None), warp(top_w[a:b])],
                   outputs=[warp(out[k][a:b]) for k in ("color", "alpha", "depth", "top")])  # fmt: skip
 
     _parallel(composite, chunks)
