@@ -1,6 +1,6 @@
 """Dense linear algebra for one model's nv, every loop unrolled: the building blocks of the unrolled kernels.
 
-Warp unrolls a loop whose bounds are compile-time constants (up to ``max_unroll`` = :data:`MAX_NV` iterations):
+Warp unrolls a loop whose bounds are compile-time constants (up to its ``max_unroll``, set to :data:`MAX_NV` here):
 ``range(NV)`` or ``range(j)`` of an unrolled loop's ``j``, but not ``range(j + 1)`` (an expression), so the
 triangular loops below run over ``range(NV)`` and skip with a constant condition. Every index becomes a
 constant: no index arithmetic, no loop overhead, values in registers or on the stack.
