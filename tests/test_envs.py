@@ -131,6 +131,10 @@ def test_actions_are_checked_and_not_aliased():
     frozen.flags.writeable = False  # a read-only array (e.g. from np.broadcast_to) is accepted as well
     single.step(frozen)
     assert float(single.sim.ctrl[0, 0]) == 0.0
+    envs = WorldsimVectorEnv("Pendulum", 2)
+    envs.reset(seed=0)
+    envs.step(np.array([[1.0], [-1.0]], np.float32)[::-1])  # a view with a negative stride
+    assert envs.sim.ctrl[:, 0].tolist() == [-1.0, 1.0]
 
 
 def test_info_arrays_are_not_changed_by_later_steps():

@@ -84,7 +84,7 @@ class EnvCore:
             a = action
             finite = bool(torch.isfinite(a).all())
         else:
-            a = np.asarray(action, dtype=np.float32)
+            a = np.ascontiguousarray(action, dtype=np.float32)  # from_numpy below takes no negative strides
             total = float(a.sum(dtype=np.float64))  # finite exactly when every entry is (float32s cannot overflow it)
             finite = total - total == 0.0
             a = torch.from_numpy(a if a.flags.writeable else a.copy())  # shares memory: no copy on the host
