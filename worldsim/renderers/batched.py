@@ -3,7 +3,7 @@
 :meth:`SplatScene.render <worldsim.renderers.scene.SplatScene.render>` uses this on the CPU when no gradient is
 wanted (an env's pixel observations, the viewer, datasets): the same images as the differentiable path
 (:func:`~worldsim.renderers.rasterize.rasterize`: projection and binning in torch, compositing in Warp) to float
-round-off, several times faster on the CPU. Per camera:
+round-off, ~4x faster on the CPU. Per camera:
 
 1. :func:`project_splats` (one thread per camera and splat): the splat's pose from its body's, gsplat's EWA
    projection (the same clamps and cut-offs as :func:`~worldsim.renderers.projection.project`), its 3σ radius
@@ -12,10 +12,11 @@ round-off, several times faster on the CPU. Per camera:
 3. :func:`bin_splats` (one thread per camera, walking its splats nearest first) appends each splat to the lists
    of its tiles already front to back: no per-tile sort. It writes the per-splat values packed in tile order,
    as :mod:`~worldsim.renderers.raster_kernels` reads them.
-4. :func:`composite_rows` composites the pixels front to back, as
-   :func:`~worldsim.renderers.raster_kernels.rasterize_forward` does (same constants and cut-offs), but a thread
-   takes a row of a tile's pixels: it reads each splat once for the row, and skips it for the whole row with one
-   test when the splat's ellipse misses the row (most of a tile's splats miss most of its rows).
+4. :func:`composite_tiles` composites the pixels front to back, as
+   :func:`~worldsim.renderers.raster_kernels.rasterize_forward` does (same per-pixel test, constants and
+   cut-offs), but a thread takes a whole tile and each splat only where its ellipse can reach: the rows within
+   its sigma cut-off and, in each, the pixels between the ellipse's ends (most of a tile's splats cover a few of
+   its 256 pixels; a pixel-per-thread kernel tests every splat of the tile at every pixel).
 
 Each stage runs over contiguous chunks of cameras in parallel threads (Warp's CPU launches release the GIL).
 Binning walks each camera's splats in one thread, which suits the CPU; on CUDA the torch path (a parallel sort) is
