@@ -128,11 +128,17 @@ def primitive_rbound(typ: int, size: wp.vec3):
 
 
 @wp.func
-def beyond_bounds(pos1: wp.vec3, type1: int, size1: wp.vec3, pos2: wp.vec3, type2: int, size2: wp.vec3, margin: float):
-    """Whether two primitive geoms (centres ``pos``) are so far apart that their bounding spheres are more than
-    ``margin`` apart, so that they cannot touch: MuJoCo's bounding-sphere test before a pair's narrow phase."""
-    r = primitive_rbound(type1, size1) + primitive_rbound(type2, size2) + margin
+def spheres_apart(pos1: wp.vec3, rbound1: float, pos2: wp.vec3, rbound2: float, margin: float):
+    """Whether two geoms' bounding spheres (centres ``pos``, radii ``rbound``) are more than ``margin`` apart, so
+    that the geoms cannot touch: MuJoCo's bounding-sphere test before a pair's narrow phase."""
+    r = rbound1 + rbound2 + margin
     return wp.length_sq(pos1 - pos2) > r * r
+
+
+@wp.func
+def beyond_bounds(pos1: wp.vec3, type1: int, size1: wp.vec3, pos2: wp.vec3, type2: int, size2: wp.vec3, margin: float):
+    """:func:`spheres_apart` for two primitive geoms, their bounding radii from their types and sizes."""
+    return spheres_apart(pos1, primitive_rbound(type1, size1), pos2, primitive_rbound(type2, size2), margin)
 
 
 @wp.func

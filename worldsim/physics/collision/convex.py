@@ -37,6 +37,7 @@ from .common import (
     NO_CONTACT,
     clear_slots,
     pair_poses,
+    spheres_apart,
     write_contact,
 )
 from .gjk import (
@@ -296,8 +297,7 @@ def collide_convex(
     maxcon = pair_maxcon[p]
     margin = pair_margin[p]
     pos1, pos2 = pair_poses(w, g1, g2, geom_rootid, geom_xpos, root_origin)
-    bound = geom_rbound[g1] + geom_rbound[g2] + margin
-    if wp.length_sq(pos2 - pos1) > bound * bound:  # the bounding spheres are apart (MuJoCo's broad-phase test)
+    if spheres_apart(pos1, geom_rbound[g1], pos2, geom_rbound[g2], margin):
         clear_slots(w, adr, adr + maxcon, contact_dist)
         return
     mat1 = geom_xmat[w, g1]
