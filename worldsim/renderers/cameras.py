@@ -77,5 +77,5 @@ def model_cameras(model: Model, qpos: torch.Tensor, width: int, height: int) -> 
     view[..., :3, :3] = r_wc
     view[..., :3, 3] = -(r_wc @ eye[..., None])[..., 0]
     view[..., 3, 3] = 1.0
-    Ks = torch.stack([intrinsics(float(fovy), width, height) for fovy in mjm.cam_fovy])
+    Ks = intrinsics(torch.as_tensor(mjm.cam_fovy), width, height)
     return view, Ks
